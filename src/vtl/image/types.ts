@@ -1,0 +1,161 @@
+/**
+ * The tape image (DESIGN.md "The tape image"): a cartridge is a directory named by its barcode
+ * holding `cartridge.json`, data chunk files `<LABEL>.img.000001`, … of at most `chunkSize`
+ * bytes (whole records laid end to end, each with a header and a CRC32C), and an index that
+ * gives any logical object's place in O(1) so LOCATE, SPACE and READ POSITION never scan.
+ *
+ * Backends store named files (chunks, index, metadata) for one cartridge each; `TapeImage`
+ * implements tape semantics over any backend.
+ */
+
+/** Media types a cartridge can be (LTO generations, WORM, cleaning). */
+export type MediaType =
+  | 'LTO5'
+  | 'LTO6'
+  | 'LTO7'
+  | 'LTO8'
+  | 'LTO9'
+  | 'LTO5-WORM'
+  | 'LTO6-WORM'
+  | 'LTO7-WORM'
+  | 'LTO8-WORM'
+  | 'LTO9-WORM'
+  | 'CLEANING';
+
+/** The contents of `cartridge.json`. Versioned; unknown versions are refused with ERR_IMAGE. */
+export interface CartridgeMeta {
+  readonly formatVersion: 1;
+  readonly label: string;
+  readonly mediaType: MediaType;
+  /** Native capacity in bytes (what the cartridge holds before VOLUME OVERFLOW). */
+  readonly capacity: number;
+  /** Bytes before the end of partition at which early warning (EOM, 00/02) starts. */
+  readonly earlyWarning: number;
+  /** Largest chunk file in bytes. */
+  readonly chunkSize: number;
+  readonly createdAt: string;
+  writeProtected: boolean;
+  counters: {
+    loads: number;
+    bytesWritten: number;
+    bytesRead: number;
+    /** Full passes over the medium (SSC volume statistics 0101h). */
+    passes: number;
+  };
+  /** MAM attributes by id (hex string of the 16-bit id) → value as hex; filled by a later issue. */
+  attributes: Record<string, string>;
+}
+
+/** Where the head is, in SSC terms (SSC-4 4.2.4, 7.7.3 READ POSITION long form). */
+export interface TapePosition {
+  readonly partition: number;
+  /** Logical object number: blocks and filemarks from BOP; equals `objectCount` at EOD. */
+  readonly objectNumber: number;
+  /** Logical file identifier: filemarks between BOP and the position. */
+  readonly fileNumber: number;
+  /** At beginning of partition (objectNumber 0). */
+  readonly bop: boolean;
+  /** At end of data (nothing recorded from here on). */
+  readonly eod: boolean;
+  /** Past the early-warning point (EOP bit / BPEW in READ POSITION). */
+  readonly beyondEarlyWarning: boolean;
+}
+
+/** What the head finds when reading forward. */
+export type ReadResult =
+  | { readonly kind: 'data'; readonly data: Buffer }
+  | { readonly kind: 'filemark' }
+  | { readonly kind: 'eod' };
+
+/**
+ * Outcome of SPACE/LOCATE. `moved` is the number of objects (blocks or filemarks, as asked)
+ * actually passed; `stop` tells why it stopped short (`null` when it did not).
+ */
+export interface SpaceResult {
+  readonly moved: number;
+  readonly stop: null | 'filemark' | 'eod' | 'bop';
+}
+
+/** Storage for one cartridge's files. All names are plain file names, never paths. */
+export interface ImageBackend {
+  /** Opens (creating with `create`) the cartridge store named `label`. */
+  open(label: string, options: { create: boolean }): Promise<CartridgeStore>;
+  /** Labels of the cartridges this backend holds. */
+  list(): Promise<string[]>;
+  /** Deletes a cartridge and all its files. */
+  remove(label: string): Promise<void>;
+  /** True when a cartridge with this label exists. */
+  exists(label: string): Promise<boolean>;
+}
+
+/** The files of one cartridge. Offsets are byte offsets within one file. */
+export interface CartridgeStore {
+  readonly label: string;
+  /** File names present (chunks, index, cartridge.json). */
+  files(): Promise<string[]>;
+  /** Size of a file in bytes, or -1 when it does not exist. */
+  size(name: string): Promise<number>;
+  /** Reads up to `length` bytes at `offset` (fewer at end of file). */
+  read(name: string, offset: number, length: number): Promise<Buffer>;
+  /** Appends bytes at the end of a file, creating it when absent. */
+  append(name: string, data: Buffer | readonly Buffer[]): Promise<void>;
+  /** Cuts a file to `length` bytes. */
+  truncate(name: string, length: number): Promise<void>;
+  /** Replaces a whole small file atomically (write to a temporary name, sync, rename). */
+  writeAtomic(name: string, data: Buffer): Promise<void>;
+  /** Deletes one file (no error when absent). */
+  unlink(name: string): Promise<void>;
+  /** Makes everything appended so far durable (fsync files and directory). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Tape semantics over one cartridge (one partition in this first cut). The drive owns exactly
+ * one open TapeImage while a cartridge is loaded. Writes are buffered (a drive in buffered
+ * mode); `sync` makes them durable. Writing anywhere but at EOD truncates what follows.
+ */
+export interface TapeImage {
+  readonly label: string;
+  readonly meta: CartridgeMeta;
+  position(): TapePosition;
+  /** Logical objects (blocks + filemarks) recorded, i.e. the object number of EOD. */
+  readonly objectCount: number;
+  /** Bytes of payload recorded up to EOD (for capacity and early warning). */
+  readonly bytesUsed: number;
+  /** Bytes that may still be written before VOLUME OVERFLOW. */
+  readonly remaining: number;
+
+  rewind(): Promise<void>;
+  /** LOCATE to a logical object number; beyond EOD it stops at EOD with stop='eod'. */
+  locate(objectNumber: number): Promise<SpaceResult>;
+  /** LOCATE to the BOP side of file `fileNumber` (just after filemark fileNumber-1), IBM semantics. */
+  locateFile(fileNumber: number): Promise<SpaceResult>;
+
+  /** Reads the object at the head and moves past it (not at EOD: the head stays). */
+  read(): Promise<ReadResult>;
+  /**
+   * SPACE over blocks (SSC-4 7.8): count > 0 forward, < 0 backward. Forward stops after a
+   * filemark (EOM side) with stop='filemark'; backward stops before it (BOP side).
+   */
+  spaceBlocks(count: number): Promise<SpaceResult>;
+  /** SPACE over filemarks; forward ends after the n-th filemark, backward before it (BOP side). */
+  spaceFilemarks(count: number): Promise<SpaceResult>;
+  /** SPACE to end of data. */
+  spaceToEod(): Promise<void>;
+
+  /**
+   * Writes one data block at the head (truncating anything after it). Throws VtlError
+   * ERR_STATE when write-protected; the drive checks capacity via `remaining` first.
+   */
+  writeBlock(data: Buffer): Promise<void>;
+  writeFilemarks(count: number): Promise<void>;
+  /** ERASE: makes the head position EOD (short erase) — everything after it is gone. */
+  erase(): Promise<void>;
+  /** Makes every write so far durable (WRITE FILEMARKS IMMED=0, sync, unload, rewind). */
+  sync(): Promise<void>;
+  /** Persists counters/attributes in cartridge.json. */
+  saveMeta(): Promise<void>;
+  /** Syncs and releases the store. */
+  close(): Promise<void>;
+}
