@@ -1,0 +1,141 @@
+/**
+ * The record format of data chunk files (DESIGN.md "The tape image"): every logical object
+ * (data block or filemark) is one record, a 32-byte header followed by its payload, laid end to
+ * end. The CRC32C covers the header (bytes 0..27) and the payload, so a torn or stale record is
+ * recognised when the tail is checked on open and when a block is read.
+ *
+ *   offset  size  field
+ *        0     4  magic 'VTLR'
+ *        4     1  format version (1)
+ *        5     1  kind: 1 data, 2 filemark
+ *        6     2  flags: bit 0 compressed, bit 1 encrypted (reserved; 0 in version 1)
+ *        8     4  payload length in bytes (0 for a filemark)
+ *       12     4  key id (reserved for encryption; 0)
+ *       16     2  reserved (0)
+ *       18     6  logical object number (0-based from BOP)
+ *       24     4  reserved (0)
+ *       28     4  CRC32C over bytes 0..27 and the payload
+ */
+import { createRequire } from 'node:module';
+import { ByteReader, ByteWriter } from '../../util/bytes.js';
+
+const require = createRequire(import.meta.url);
+const crc32c = require('fast-crc32c') as { calculate(data: Buffer | string, initial?: number): number };
+
+export const RECORD_MAGIC = 0x56544c52; // 'VTLR'
+export const RECORD_FORMAT_VERSION = 1;
+export const RECORD_HEADER_SIZE = 32;
+/** Largest block SSC can transfer: the 24-bit TRANSFER LENGTH of READ(6)/WRITE(6) (SSC-4 7.2). */
+export const MAX_BLOCK_LENGTH = 0xffffff;
+
+export const RecordOffset = {
+  magic: 0,
+  version: 4,
+  kind: 5,
+  flags: 6,
+  payloadLength: 8,
+  keyId: 12,
+  reserved16: 16,
+  objectNumber: 18,
+  reserved24: 24,
+  crc: 28,
+} as const;
+
+export const RecordKind = { data: 1, filemark: 2 } as const;
+export type RecordKindName = keyof typeof RecordKind;
+
+/** Flag bits; later issues (compression, encryption) set them, version 1 always writes 0. */
+export const RecordFlag = { compressed: 0x0001, encrypted: 0x0002 } as const;
+
+export interface RecordHeader {
+  readonly kind: RecordKindName;
+  readonly flags: number;
+  readonly payloadLength: number;
+  readonly keyId: number;
+  readonly objectNumber: number;
+  readonly crc: number;
+}
+
+export function crc32cOf(data: Buffer, initial = 0): number {
+  return crc32c.calculate(data, initial) >>> 0;
+}
+
+/** CRC32C of a record: header bytes before the CRC field, then the payload. */
+export function recordCrc(header: Buffer, payload: Buffer): number {
+  const h = crc32c.calculate(header.subarray(0, RecordOffset.crc), 0);
+  return payload.length === 0 ? h >>> 0 : crc32c.calculate(payload, h) >>> 0;
+}
+
+/**
+ * Writes the 32-byte header for `payload` into `target` at `at` (CRC included) and returns the
+ * header bytes. The writer is positioned by the named offsets, never by arithmetic on the fly.
+ */
+export function encodeRecordHeader(
+  fields: { kind: RecordKindName; objectNumber: number; flags?: number; keyId?: number },
+  payload: Buffer,
+  target: Buffer = Buffer.allocUnsafe(RECORD_HEADER_SIZE),
+  at = 0,
+): Buffer {
+  const header = target.subarray(at, at + RECORD_HEADER_SIZE);
+  const w = new ByteWriter(header);
+  w.seek(RecordOffset.magic).u32(RECORD_MAGIC);
+  w.seek(RecordOffset.version).u8(RECORD_FORMAT_VERSION);
+  w.seek(RecordOffset.kind).u8(RecordKind[fields.kind]);
+  w.seek(RecordOffset.flags).u16(fields.flags ?? 0);
+  w.seek(RecordOffset.payloadLength).u32(payload.length);
+  w.seek(RecordOffset.keyId).u32(fields.keyId ?? 0);
+  w.seek(RecordOffset.reserved16).u16(0);
+  w.seek(RecordOffset.objectNumber).u48(fields.objectNumber);
+  w.seek(RecordOffset.reserved24).u32(0);
+  w.seek(RecordOffset.crc).u32(recordCrc(header, payload));
+  return header;
+}
+
+/** Builds a whole record (header + payload) in one new buffer. */
+export function encodeRecord(
+  fields: { kind: RecordKindName; objectNumber: number; flags?: number; keyId?: number },
+  payload: Buffer,
+): Buffer {
+  const out = Buffer.allocUnsafe(RECORD_HEADER_SIZE + payload.length);
+  payload.copy(out, RECORD_HEADER_SIZE);
+  encodeRecordHeader(fields, payload, out, 0);
+  return out;
+}
+
+/**
+ * Decodes a header at `at`. Returns a reason string when the bytes are not a version-1 record
+ * header (wrong magic, version, kind, reserved bits, implausible length), so callers can name
+ * the chunk and offset in their error.
+ */
+export function decodeRecordHeader(buf: Buffer, at = 0): RecordHeader | string {
+  if (buf.length - at < RECORD_HEADER_SIZE)
+    return `short header (${buf.length - at} of ${RECORD_HEADER_SIZE} bytes)`;
+  const r = new ByteReader(buf, at);
+  const magic = r.seek(at + RecordOffset.magic).u32();
+  if (magic !== RECORD_MAGIC) return `bad record magic 0x${magic.toString(16).padStart(8, '0')}`;
+  const version = r.seek(at + RecordOffset.version).u8();
+  if (version !== RECORD_FORMAT_VERSION) return `unsupported record format version ${version}`;
+  const kindCode = r.seek(at + RecordOffset.kind).u8();
+  const kind = kindCode === RecordKind.data ? 'data' : kindCode === RecordKind.filemark ? 'filemark' : null;
+  if (kind === null) return `unknown record kind ${kindCode}`;
+  const flags = r.seek(at + RecordOffset.flags).u16();
+  const payloadLength = r.seek(at + RecordOffset.payloadLength).u32();
+  if (payloadLength > MAX_BLOCK_LENGTH) return `implausible payload length ${payloadLength}`;
+  if (kind === 'filemark' && payloadLength !== 0) return `filemark with payload length ${payloadLength}`;
+  const keyId = r.seek(at + RecordOffset.keyId).u32();
+  if (r.seek(at + RecordOffset.reserved16).u16() !== 0 || r.seek(at + RecordOffset.reserved24).u32() !== 0) {
+    return 'reserved header bytes are not zero';
+  }
+  const objectNumber = r.seek(at + RecordOffset.objectNumber).u48();
+  const crc = r.seek(at + RecordOffset.crc).u32();
+  return { kind, flags, payloadLength, keyId, objectNumber, crc };
+}
+
+/** Null when the payload matches the header's CRC, else the reason. */
+export function checkRecordCrc(headerBytes: Buffer, header: RecordHeader, payload: Buffer): string | null {
+  const actual = recordCrc(headerBytes, payload);
+  if (actual === header.crc) return null;
+  return `CRC32C mismatch (stored 0x${header.crc.toString(16).padStart(8, '0')}, computed 0x${actual
+    .toString(16)
+    .padStart(8, '0')})`;
+}
