@@ -144,6 +144,12 @@ export interface CommandSpec<D> {
    * that are allowed in the presence of various reservations'). Default: conflict.
    */
   readonly allowedUnderReservation?: boolean;
+  /**
+   * Allowed for a non-holder under the write exclusive persistent reservation types (1, 5, 7):
+   * commands that do not change the medium or the device (SPC-4 5.13.1 and the SSC-4 reservations table:
+   * TEST UNIT READY, MODE SENSE, READ, READ POSITION, ...). Default: `allowedUnderReservation`.
+   */
+  readonly allowedUnderWriteExclusive?: boolean;
   readonly handler: (ctx: CommandContext<D>) => HandlerResult | Promise<HandlerResult>;
 }
 
@@ -176,7 +182,11 @@ export interface ModeBlockDescriptorSpec<D> {
   deviceSpecific(device: D): number;
   /** Zero or more 8-byte short block descriptors. */
   blockDescriptors(device: D, pc: PageControl): Buffer[];
-  /** Applies a block descriptor from MODE SELECT; `deviceSpecific` is the header byte sent. */
+  /**
+   * Applies a block descriptor from MODE SELECT; `deviceSpecific` is the header byte sent.
+   * Called with `descriptor` null when the list has none. A SenseError with `inParameterList`
+   * and a field pointer relative to the descriptor start is rebased to the parameter list.
+   */
   select(device: D, descriptor: Buffer | null, deviceSpecific: number, nexus: Nexus): void;
 }
 
