@@ -1,0 +1,303 @@
+/**
+ * One SSC tape drive: which cartridge it holds and the drive settings MODE SELECT changes. The
+ * command handlers (one file per command family in this folder) read and change this state; the
+ * server and, later, a changer insert and remove cartridges through `load` and `unload`.
+ *
+ * Cartridge states:
+ *   empty     no cartridge: medium-access commands answer NOT READY 3A/00
+ *   loaded    threaded, ready (TEST UNIT READY is GOOD)
+ *   unloaded  LOAD UNLOAD LOAD=0 ran: the cartridge still sits in the drive but is not ready
+ *             (3A/00 as after an eject); LOAD UNLOAD LOAD=1 threads it again, a changer may
+ *             take it away with `unload`.
+ */
+import { VtlError } from '../../util/errors.js';
+import { silentLogger } from '../../util/log.js';
+import type { Logger } from '../../util/log.js';
+import { SENSE, SenseError } from '../../target/scsi/sense.js';
+import type { Nexus, SpcServices } from '../../target/scsi/types.js';
+import type { TapeImage } from '../image/types.js';
+import { SSC_SENSE } from './sense-codes.js';
+import { findDriveModel, mediaAccess, mediaDensity, mediaGeneration, mediumTypeCode } from './models.js';
+import type { DriveModel } from './models.js';
+
+/** READ BLOCK LIMITS maximum by default: 8 MiB, what PBS transfers at most (clients.md 1a). */
+export const DEFAULT_MAX_BLOCK_LENGTH = 0x800000;
+/** The BLOCK LENGTH field of the block descriptor is three bytes. */
+export const MAX_FIXED_BLOCK_LENGTH = 0xffffff;
+
+export interface TapeDriveOptions {
+  /** Personality key, e.g. 'IBM ULT3580-TD8' (models.ts). */
+  model?: string;
+  /** Largest block READ BLOCK LIMITS reports and WRITE accepts (1..16 MiB-1). */
+  maxBlockLength?: number;
+  logger?: Logger;
+}
+
+export type CartridgeState = 'empty' | 'loaded' | 'unloaded';
+
+/** Host-side transfer counters for the sequential-access log page (0Ch). */
+export interface DriveCounters {
+  bytesWritten: number;
+  bytesRead: number;
+}
+
+export class TapeDrive {
+  readonly model: DriveModel;
+  readonly maxBlockLength: number;
+  readonly logger: Logger;
+
+  /** Block descriptor BLOCK LENGTH: 0 = variable-block mode, else the fixed block size. */
+  blockLength = 0;
+  /** Data compression page DCE (and device configuration SELECT DATA COMPRESSION ALGORITHM). */
+  compression = true;
+  /** Mode header BUFFERED MODE (SSC-4 mode parameters): 0 unbuffered, 1 buffered, 2 buffered/shared. */
+  bufferedMode = 1;
+  /** Device configuration WRITE DELAY TIME in 100 ms units. */
+  writeDelayTime = 0;
+  readonly counters: DriveCounters = { bytesWritten: 0, bytesRead: 0 };
+  /** TapeAlert flags (1..64) raised since the page was last read (TapeAlert log page). */
+  readonly tapeAlerts = new Set<number>();
+
+  private cartridge: TapeImage | null = null;
+  private threaded = false;
+  /** I_T nexuses holding PREVENT ALLOW MEDIUM REMOVAL with PREVENT=1 (SPC-4 PREVENT ALLOW MEDIUM REMOVAL). */
+  private readonly preventers = new Set<string>();
+  private services: SpcServices | null = null;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(options: TapeDriveOptions = {}) {
+    this.model = findDriveModel(options.model);
+    const max = options.maxBlockLength ?? DEFAULT_MAX_BLOCK_LENGTH;
+    if (!Number.isInteger(max) || max < 1 || max > MAX_FIXED_BLOCK_LENGTH) {
+      throw new VtlError(
+        'ERR_INVALID_ARGUMENT',
+        `maxBlockLength must be 1..${MAX_FIXED_BLOCK_LENGTH}, got ${max}`,
+      );
+    }
+    this.maxBlockLength = max;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'ssc', model: this.model.key });
+  }
+
+  /** Connects the drive to the logical unit serving it (unit attentions on load). */
+  attach(services: SpcServices): void {
+    this.services = services;
+  }
+
+  get state(): CartridgeState {
+    if (!this.cartridge) return 'empty';
+    return this.threaded ? 'loaded' : 'unloaded';
+  }
+
+  /** The cartridge in the drive (loaded or not), e.g. for a changer's element status. */
+  get cartridgeInDrive(): TapeImage | null {
+    return this.cartridge;
+  }
+
+  /** The threaded cartridge, or null when the drive is not ready. */
+  get image(): TapeImage | null {
+    return this.threaded ? this.cartridge : null;
+  }
+
+  /** True while any I_T nexus prevents medium removal: a changer MOVE must fail with 53/02. */
+  get removalPrevented(): boolean {
+    return this.preventers.size > 0;
+  }
+
+  /**
+   * Write-protected as the mode header WP bit reports it: the cartridge's tab, or a generation
+   * the drive only reads.
+   */
+  get writeProtected(): boolean {
+    const image = this.image;
+    if (!image) return false;
+    return image.meta.writeProtected || mediaAccess(this.model, image.meta.mediaType) !== 'read-write';
+  }
+
+  /** Block descriptor DENSITY CODE: the loaded cartridge's format, 00h without one. */
+  get densityCode(): number {
+    const image = this.image;
+    return image ? (mediaDensity(image.meta.mediaType)?.code ?? 0) : 0;
+  }
+
+  /** Mode header MEDIUM TYPE. */
+  get mediumType(): number {
+    const image = this.image;
+    return image ? mediumTypeCode(this.model, image.meta.mediaType) : 0;
+  }
+
+  /**
+   * Runs `fn` with no other drive operation in between: commands and load/unload from a
+   * changer never interleave at an await.
+   */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.tail.then(fn);
+    this.tail = run.then(noop, noop);
+    return run;
+  }
+
+  /**
+   * The threaded cartridge for a medium-access command, or the NOT READY condition a real
+   * drive reports (clients.md 4): 3A/00 without one, 30/03 for a cleaning
+   * cartridge, 30/00 for a generation this drive cannot read.
+   */
+  requireImage(): TapeImage {
+    const image = this.image;
+    if (!image) throw new SenseError(SENSE.MEDIUM_NOT_PRESENT);
+    const media = image.meta.mediaType;
+    if (media === 'CLEANING') throw new SenseError(SENSE.CLEANING_CARTRIDGE_INSTALLED);
+    if (mediaAccess(this.model, media) === 'incompatible')
+      throw new SenseError(SENSE.INCOMPATIBLE_MEDIUM_INSTALLED);
+    return image;
+  }
+
+  /** Medium access for commands that change the medium: DATA PROTECT 27/00 when protected. */
+  requireWritableImage(): TapeImage {
+    const image = this.requireImage();
+    if (this.writeProtected) {
+      // TapeAlert flag 09h: "write protect" — a write was attempted on a protected cartridge.
+      this.tapeAlerts.add(0x09);
+      throw new SenseError(SENSE.WRITE_PROTECTED);
+    }
+    return image;
+  }
+
+  // ---- cartridge handling (server, changer) ---------------------------------------------------
+
+  /**
+   * Inserts and threads a cartridge (positioned at BOP). Every I_T nexus gets NOT READY TO READY
+   * CHANGE (28/00) so initiators notice the new medium (clients.md 4).
+   */
+  load(image: TapeImage): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.cartridge) {
+        throw new VtlError(
+          'ERR_STATE',
+          `drive already holds cartridge ${this.cartridge.label}; unload it first`,
+        );
+      }
+      await image.rewind();
+      this.cartridge = image;
+      this.threaded = true;
+      image.meta.counters.loads += 1;
+      this.logger.info('cartridge loaded', { label: image.label });
+      this.services?.raiseUnitAttention(SENSE.NOT_READY_TO_READY_CHANGE);
+    });
+  }
+
+  /**
+   * Takes the cartridge out (synced, rewound) and hands it to the caller, who closes or moves
+   * it. Refused while an initiator prevents removal, unless `force` (server shutdown).
+   */
+  unload(options: { force?: boolean } = {}): Promise<TapeImage | null> {
+    return this.exclusive(async () => {
+      const image = this.cartridge;
+      if (!image) return null;
+      if (this.removalPrevented && !options.force) {
+        throw new VtlError('ERR_STATE', `medium removal is prevented on the drive holding ${image.label}`);
+      }
+      if (this.threaded) await this.unthreadNow();
+      this.cartridge = null;
+      this.preventers.clear();
+      this.logger.info('cartridge removed', { label: image.label });
+      return image;
+    });
+  }
+
+  /** Flushes and closes the cartridge (server shutdown). */
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      const image = this.cartridge;
+      this.cartridge = null;
+      this.threaded = false;
+      this.preventers.clear();
+      if (!image) return;
+      // close() syncs data; the counters the drive keeps (loads) live in cartridge.json.
+      await image.saveMeta();
+      await image.close();
+    });
+  }
+
+  // ---- used by the LOAD UNLOAD handler (already inside `exclusive`) -----------------------------
+
+  /** LOAD UNLOAD LOAD=0: sync, rewind, unthread; the cartridge stays in the drive. */
+  async unthreadNow(): Promise<void> {
+    const image = this.cartridge;
+    if (!image || !this.threaded) return;
+    await image.sync();
+    await image.rewind();
+    await image.saveMeta();
+    this.threaded = false;
+  }
+
+  /** LOAD UNLOAD LOAD=1 on an unthreaded cartridge: thread it again at BOP. */
+  async threadNow(): Promise<void> {
+    const image = this.cartridge;
+    if (!image) throw new SenseError(SENSE.MEDIUM_NOT_PRESENT);
+    await image.rewind();
+    if (!this.threaded) {
+      this.threaded = true;
+      image.meta.counters.loads += 1;
+    }
+  }
+
+  /**
+   * LOGICAL UNIT RESET / TARGET RESET (SAM-5): mode parameters go back to their defaults, as
+   * nothing is saved; the position is kept (REWIND ON RESET is 0 in page 10h).
+   */
+  resetModeParameters(): void {
+    this.blockLength = 0;
+    this.compression = true;
+    this.bufferedMode = 1;
+    this.writeDelayTime = 0;
+  }
+
+  // ---- PREVENT ALLOW MEDIUM REMOVAL -------------------------------------------------------------
+
+  /**
+   * SPC-4 PREVENT ALLOW MEDIUM REMOVAL: removal stays prevented until every I_T nexus that
+   * prevented it allows it.
+   */
+  setPrevent(nexus: Nexus, prevent: boolean): void {
+    if (prevent) this.preventers.add(nexus.key);
+    else this.preventers.delete(nexus.key);
+  }
+
+  /** I_T nexus loss drops that nexus's prevention; a reset drops all (SPC-4 PREVENT ALLOW MEDIUM REMOVAL). */
+  clearPrevent(nexus?: Nexus): void {
+    if (nexus) this.preventers.delete(nexus.key);
+    else this.preventers.clear();
+  }
+
+  /**
+   * Before a WRITE, WRITE FILEMARKS or ERASE: DATA PROTECT when protected, and when the head is
+   * not at end of data the tail is cut first (SSC-4: a write discards everything after it) so the
+   * capacity checks see what will really be left. A WORM cartridge refuses to lose recorded
+   * data: DATA PROTECT 30/0C (SSC-4 WORM model).
+   */
+  async prepareWrite(image: TapeImage): Promise<void> {
+    this.requireWritableImage();
+    if (image.position().eod) return;
+    try {
+      await image.erase();
+    } catch (err) {
+      if (
+        err instanceof VtlError &&
+        err.code === 'ERR_STATE' &&
+        mediaGeneration(image.meta.mediaType)?.worm
+      ) {
+        throw new SenseError(SSC_SENSE.WORM_OVERWRITE_ATTEMPTED);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Inside the early-warning zone (SSC-4 early warning): at most `earlyWarning` bytes left
+   * before the end of the partition. Checked after writes and at end of data, where the head is at EOD.
+   */
+  beyondEarlyWarning(image: TapeImage): boolean {
+    return image.remaining <= image.meta.earlyWarning;
+  }
+}
+
+function noop(): void {}

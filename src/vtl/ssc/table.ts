@@ -1,0 +1,186 @@
+/**
+ * The SSC command table (STYLE.md 1): merged over the SPC core's table by createLogicalUnit, so
+ * dispatch, the CDB length and reserved-bit checks (against `usage`), REPORT SUPPORTED
+ * OPERATION CODES and log names all come from here. A bit outside `usage` is refused by the
+ * dispatcher with INVALID FIELD IN CDB and its byte/bit pointer: that is how WRITE FILEMARKS
+ * WSMK, LOAD UNLOAD HOLD, REPORT DENSITY SUPPORT MEDIUM TYPE and PREVENT 1xb are answered.
+ *
+ * Timeouts are nominal seconds for the RSOC timeouts descriptor (LTFS sizes its waits by them).
+ */
+import { SENSE } from '../../target/scsi/sense.js';
+import type { CommandSpec } from '../../target/scsi/types.js';
+import type { TapeDrive } from './drive.js';
+import { withMedium } from './common.js';
+import type { SscContext } from './common.js';
+import { read6, validateRead6, validateWrite6, write6 } from './read-write.js';
+import {
+  locate10,
+  locate16,
+  readPosition,
+  rewind,
+  space16,
+  space6,
+  validateLocate10,
+  validateLocate16,
+  validateReadPosition,
+  validateSpace16,
+  validateSpace6,
+} from './position.js';
+import { writeFilemarks6 } from './filemarks.js';
+import { loadUnload, preventAllowMediumRemoval } from './load-unload.js';
+import { erase6 } from './erase.js';
+import { readBlockLimits } from './block-limits.js';
+import { reportDensitySupport } from './density.js';
+
+/** TEST UNIT READY (SPC-4): GOOD with a threaded cartridge, else why not (drive.ts). */
+function testUnitReady(ctx: SscContext): void {
+  ctx.device.requireImage();
+}
+
+export const SSC_COMMANDS = [
+  {
+    name: 'TEST UNIT READY',
+    opcode: 0x00,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x00, 0x00, 0x00, 0x00, 0x00],
+    timeout: 60,
+    allowedUnderReservation: true,
+    handler: testUnitReady,
+  },
+  {
+    name: 'REWIND',
+    opcode: 0x01,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0x00],
+    timeout: 600,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(rewind),
+  },
+  {
+    name: 'READ BLOCK LIMITS',
+    opcode: 0x05,
+    cdbLength: 6,
+    direction: 'in',
+    usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0x00],
+    timeout: 60,
+    allowedUnderReservation: true,
+    handler: readBlockLimits,
+  },
+  {
+    name: 'READ(6)',
+    opcode: 0x08,
+    cdbLength: 6,
+    direction: 'in',
+    usage: [0xff, 0x03, 0xff, 0xff, 0xff, 0x00],
+    timeout: 1200,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(read6, { validate: validateRead6, mediumError: SENSE.UNRECOVERED_READ_ERROR }),
+  },
+  {
+    name: 'WRITE(6)',
+    opcode: 0x0a,
+    cdbLength: 6,
+    direction: 'out',
+    usage: [0xff, 0x01, 0xff, 0xff, 0xff, 0x00],
+    timeout: 1200,
+    handler: withMedium(write6, { validate: validateWrite6, mediumError: SENSE.WRITE_ERROR }),
+  },
+  {
+    name: 'WRITE FILEMARKS(6)',
+    opcode: 0x10,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x01, 0xff, 0xff, 0xff, 0x00],
+    timeout: 1200,
+    handler: withMedium(writeFilemarks6, { mediumError: SENSE.WRITE_ERROR }),
+  },
+  {
+    name: 'SPACE(6)',
+    opcode: 0x11,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x0f, 0xff, 0xff, 0xff, 0x00],
+    timeout: 2400,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(space6, { validate: validateSpace6 }),
+  },
+  {
+    name: 'ERASE(6)',
+    opcode: 0x19,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x03, 0x00, 0x00, 0x00, 0x00],
+    timeout: 16000,
+    handler: withMedium(erase6, { mediumError: SENSE.WRITE_ERROR }),
+  },
+  {
+    name: 'LOAD UNLOAD',
+    opcode: 0x1b,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x01, 0x00, 0x00, 0x07, 0x00],
+    timeout: 900,
+    handler: loadUnload,
+  },
+  {
+    name: 'PREVENT ALLOW MEDIUM REMOVAL',
+    opcode: 0x1e,
+    cdbLength: 6,
+    direction: 'none',
+    usage: [0xff, 0x00, 0x00, 0x00, 0x01, 0x00],
+    timeout: 60,
+    handler: preventAllowMediumRemoval,
+  },
+  {
+    name: 'LOCATE(10)',
+    opcode: 0x2b,
+    cdbLength: 10,
+    direction: 'none',
+    usage: [0xff, 0x07, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0x00],
+    timeout: 2400,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(locate10, { validate: validateLocate10 }),
+  },
+  {
+    name: 'READ POSITION',
+    opcode: 0x34,
+    cdbLength: 10,
+    direction: 'in',
+    usage: [0xff, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
+    timeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(readPosition, { validate: validateReadPosition }),
+  },
+  {
+    name: 'REPORT DENSITY SUPPORT',
+    opcode: 0x44,
+    cdbLength: 10,
+    direction: 'in',
+    usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
+    timeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: reportDensitySupport,
+  },
+  {
+    name: 'SPACE(16)',
+    opcode: 0x91,
+    cdbLength: 16,
+    direction: 'none',
+    usage: [0xff, 0x0f, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00],
+    timeout: 2400,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(space16, { validate: validateSpace16 }),
+  },
+  {
+    name: 'LOCATE(16)',
+    opcode: 0x92,
+    cdbLength: 16,
+    direction: 'none',
+    usage: [0xff, 0x3b, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00],
+    timeout: 2400,
+    allowedUnderWriteExclusive: true,
+    handler: withMedium(locate16, { validate: validateLocate16 }),
+  },
+] as const satisfies readonly CommandSpec<TapeDrive>[];
