@@ -6,3 +6,14 @@ export { SENSE, SenseKey, SenseError, encodeSense, decodeSense } from './target/
 export type * from './target/scsi/types.js';
 export type * from './target/transport/types.js';
 export type * from './vtl/image/types.js';
+export { VirtualLibrary, parsePortal, defaultDriveSerial } from './vtl/library.js';
+export type { LibraryDrive, StartOptions } from './vtl/library.js';
+export { parseLibraryConfig, loadLibraryConfig, libraryConfigSchema, parseSize } from './vtl/config.js';
+export type { LibraryConfig, LibraryConfigInput, DriveConfig } from './vtl/config.js';
+export { mediaTypeFromBarcode } from './vtl/barcode.js';
+export { IscsiTarget } from './target/iscsi-target.js';
+export type { IscsiTargetOptions, TargetConfig } from './target/iscsi-target.js';
+export { createTransport, nativeAvailable } from './target/transport/index.js';
+export { createLogicalUnit, ScsiDevice } from './target/scsi/index.js';
+export { createTapeDrive, TapeDrive } from './vtl/ssc/index.js';
+export { createFileBackend, createMemoryBackend, createCartridge, openTapeImage } from './vtl/image/index.js';

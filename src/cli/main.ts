@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * The `vtl` command. `vtl serve` runs a library server from a JSON config (or the embedded
+ * defaults); later subcommands talk to a running server.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { VtlError } from '../util/errors.js';
+import { serve } from './serve.js';
+
+const USAGE = `usage: vtl <command> [options]
+
+commands:
+  serve [--config FILE] [--data-dir DIR] [--portal HOST:PORT]... [--transport native|net]
+        [--log-level debug|info|warn|error]
+        Run the virtual tape library as an iSCSI target. Without --config it uses the
+        embedded defaults: data in ./vtl-data, iSCSI on 127.0.0.1:3260, two LTO-8 drives
+        (LUNs 1 and 2) with blank cartridges E01001L8 and E01002L8 loaded.
+
+options:
+  -h, --help      this text
+  -v, --version   the package version
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '-v' || command === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (command === 'serve') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'data-dir': { type: 'string' },
+        portal: { type: 'string', multiple: true },
+        transport: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return serve({
+      configFile: values.config,
+      dataDir: values['data-dir'],
+      portals: values.portal,
+      transport: values.transport,
+      logLevel: values['log-level'],
+    });
+  }
+  process.stderr.write(`vtl: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof VtlError || (err instanceof Error && err.name === 'TypeError' && 'code' in err)) {
+      process.stderr.write(`vtl: ${err.message}\n`);
+    } else {
+      process.stderr.write(`vtl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,145 @@
+/**
+ * Library configuration: one schema (zod) shared by the embedding API and the server's JSON
+ * config file, so a typo is reported the same way everywhere — with the key path, and the file
+ * when there is one.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { VtlError } from '../util/errors.js';
+import { BARCODE_PATTERN } from './barcode.js';
+
+/** Sizes as in QUADStor's configs: a number of bytes, or '10240m' / '1g' / '512k'. */
+const size = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+\s*[kKmMgGtT]?$/, 'a size is a number of bytes or a number with k, m, g or t (e.g. "1g")')
+    .transform(parseSize),
+]);
+
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([kKmMgGtT]?)$/.exec(text.trim());
+  if (!m) throw new VtlError('ERR_CONFIG', `not a size: ${JSON.stringify(text)}`);
+  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase()]!;
+  return Number(m[1]) * unit;
+}
+
+const portal = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a portal is HOST:PORT, e.g. "127.0.0.1:3260" or "[::1]:3260"')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
+
+/** RFC 7143 4.2.7: iqn.yyyy-mm.reversed.domain[:unique], eui.<16 hex>, naa.<16 or 32 hex>. */
+const iscsiName = z
+  .string()
+  .max(223)
+  .regex(
+    /^(iqn\.\d{4}-\d{2}\.[a-z0-9][a-z0-9.-]*(:[^\s,]*)?|eui\.[0-9A-Fa-f]{16}|naa\.([0-9A-Fa-f]{16}|[0-9A-Fa-f]{32}))$/,
+    'an iSCSI name looks like iqn.2026-11.org.example:vtl (RFC 7143 4.2.7)',
+  );
+
+/** LTO cartridge label: six characters then the media identifier (L5-L9, M8, WORM LV-LZ). */
+export const barcode = z
+  .string()
+  .regex(BARCODE_PATTERN, 'a barcode is six characters A-Z/0-9 and an LTO media id: L5-L9, or LV-LZ for WORM (e.g. "E01001L8")');
+
+const chapAccount = z.object({ user: z.string().min(1).max(255), secret: z.string().min(12).max(255) }).strict();
+
+export const driveSchema = z
+  .object({
+    /** Drive personality, e.g. 'IBM ULT3580-TD8' (see src/vtl/ssc/models.ts). */
+    model: z.string().default('IBM ULT3580-TD8'),
+    /** Unit serial number (VPD 80h), 10 characters; generated from the target name and LUN when absent. */
+    serial: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,10}$/, 'a drive serial is 1-10 letters or digits')
+      .optional(),
+    /** A cartridge to have loaded at start; created blank when it does not exist. */
+    load: barcode.optional(),
+  })
+  .strict();
+
+export const iscsiSchema = z
+  .object({
+    maxRecvDataSegmentLength: z.number().int().min(512).max(16777215).default(262144),
+    maxBurstLength: z.number().int().min(512).max(16777215).default(16776192),
+    firstBurstLength: z.number().int().min(512).max(16777215).default(262144),
+    maxOutstandingR2T: z.number().int().min(1).max(65535).default(4),
+    initialR2T: z.boolean().default(false),
+    immediateData: z.boolean().default(true),
+    /** Seconds between NOP-In pings on an idle connection; 0 turns them off. */
+    nopInterval: z.number().min(0).max(3600).default(5),
+    /** Seconds to wait for the NOP-Out answer before dropping the connection. */
+    nopTimeout: z.number().min(1).max(3600).default(15),
+    /** CmdSN window: commands an initiator may have outstanding per session. */
+    commandWindow: z.number().int().min(1).max(1024).default(32),
+  })
+  .strict();
+
+export const libraryConfigSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./vtl-data'),
+    backend: z.enum(['file', 'memory']).default('file'),
+    portals: z.array(portal).min(1).default(['127.0.0.1:3260']),
+    transport: z.enum(['native', 'net']).default('native'),
+    targetName: iscsiName.default('iqn.2026-11.org.iscsi-vtl:vtl'),
+    alias: z.string().max(255).optional(),
+    drives: z
+      .array(driveSchema)
+      .max(255)
+      .default([{ model: 'IBM ULT3580-TD8', load: 'E01001L8' }, { model: 'IBM ULT3580-TD8', load: 'E01002L8' }]),
+    /** Largest chunk file of a cartridge image. */
+    chunkSize: size.default(2 ** 30),
+    auth: z
+      .object({
+        chap: chapAccount.optional(),
+        mutualChap: chapAccount.optional(),
+        allowedInitiators: z.array(iscsiName).optional(),
+      })
+      .strict()
+      .refine((a) => !a.mutualChap || a.chap, { message: 'mutualChap needs chap', path: ['mutualChap'] })
+      .default({}),
+    iscsi: iscsiSchema.default(iscsiSchema.parse({})),
+    log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().default({ level: 'info' }),
+  })
+  .strict();
+
+export type LibraryConfigInput = z.input<typeof libraryConfigSchema>;
+export type LibraryConfig = z.output<typeof libraryConfigSchema>;
+export type DriveConfig = z.output<typeof driveSchema>;
+
+/** Validates a configuration object; errors name every wrong key (and the file when given). */
+export function parseLibraryConfig(input: unknown, source?: string): LibraryConfig {
+  const result = libraryConfigSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const where = source ? `${source}: ` : '';
+  const lines = result.error.issues.map((issue) => {
+    const key = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+        : issue.message;
+    return `${where}${key}: ${message}`;
+  });
+  throw new VtlError('ERR_CONFIG', `invalid configuration\n  ${lines.join('\n  ')}`);
+}
+
+/** Reads and validates a JSON config file. */
+export async function loadLibraryConfig(file: string, overrides: Partial<LibraryConfigInput> = {}): Promise<LibraryConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new VtlError('ERR_CONFIG', `${file}: cannot read the config file (${(err as Error).message})`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new VtlError('ERR_CONFIG', `${file}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new VtlError('ERR_CONFIG', `${file}: the top level must be a JSON object`);
+  }
+  return parseLibraryConfig({ ...json, ...overrides }, file);
+}
