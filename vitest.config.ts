@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: ['test/e2e/.cache/**', 'node_modules/**'],
     // The guest suite boots QEMU once per file and needs minutes under TCG.
     testTimeout: 30_000,
     hookTimeout: 600_000,
