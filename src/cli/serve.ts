@@ -2,9 +2,9 @@
  * `vtl serve`: load and validate the config, start the library, and shut down cleanly on
  * SIGINT/SIGTERM (every drive synced before exit).
  */
-import { loadLibraryConfig, parseLibraryConfig, type LibraryConfigInput } from '../vtl/config.js';
+import { loadLibraryConfig, parseLibraryConfig } from '../vtl/config.js';
 import { VirtualLibrary } from '../vtl/library.js';
-import { createLogger, type LogLevel } from '../util/log.js';
+import { createLogger } from '../util/log.js';
 
 export interface ServeArgs {
   configFile?: string | undefined;
@@ -21,12 +21,16 @@ export async function serve(args: ServeArgs): Promise<number> {
   if (args.transport !== undefined) overrides.transport = args.transport;
   if (args.logLevel !== undefined) overrides.log = { level: args.logLevel };
   const config = args.configFile
-    ? await loadLibraryConfig(args.configFile, overrides as Partial<LibraryConfigInput>)
+    ? await loadLibraryConfig(args.configFile, overrides)
     : parseLibraryConfig(overrides, 'command line');
-  const logger = createLogger({ level: config.log.level as LogLevel });
+  const logger = createLogger({ level: config.log.level });
   const library = await VirtualLibrary.start(config, { logger });
   for (const p of library.portals) {
-    logger.info('listening', { portal: `${p.host}:${p.port}`, target: library.targetName, transport: config.transport });
+    logger.info('listening', {
+      portal: `${p.host}:${p.port}`,
+      target: library.targetName,
+      transport: config.transport,
+    });
   }
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -47,16 +47,19 @@ class JsonLogger implements Logger {
 
 function replacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Error) return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
+  if (value instanceof Error)
+    return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
   if (Buffer.isBuffer(value)) return value.toString('hex');
   return value;
 }
 
-export function createLogger(options: {
-  level?: LogLevel;
-  write?: (line: string) => void;
-  fields?: Record<string, unknown>;
-} = {}): Logger {
+export function createLogger(
+  options: {
+    level?: LogLevel;
+    write?: (line: string) => void;
+    fields?: Record<string, unknown>;
+  } = {},
+): Logger {
   return new JsonLogger(
     options.write ?? ((line) => process.stderr.write(line)),
     LEVELS[options.level ?? 'info'],

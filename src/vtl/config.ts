@@ -20,13 +20,16 @@ const size = z.union([
 export function parseSize(text: string): number {
   const m = /^(\d+)\s*([kKmMgGtT]?)$/.exec(text.trim());
   if (!m) throw new VtlError('ERR_CONFIG', `not a size: ${JSON.stringify(text)}`);
-  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase()]!;
+  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase()]!;
   return Number(m[1]) * unit;
 }
 
 const portal = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'a portal is HOST:PORT, e.g. "127.0.0.1:3260" or "[::1]:3260"')
+  .regex(
+    /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+    'a portal is HOST:PORT, e.g. "127.0.0.1:3260" or "[::1]:3260"',
+  )
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be 0-65535');
 
 /** RFC 7143 4.2.7: iqn.yyyy-mm.reversed.domain[:unique], eui.<16 hex>, naa.<16 or 32 hex>. */
@@ -41,9 +44,14 @@ const iscsiName = z
 /** LTO cartridge label: six characters then the media identifier (L5-L9, M8, WORM LV-LZ). */
 export const barcode = z
   .string()
-  .regex(BARCODE_PATTERN, 'a barcode is six characters A-Z/0-9 and an LTO media id: L5-L9, or LV-LZ for WORM (e.g. "E01001L8")');
+  .regex(
+    BARCODE_PATTERN,
+    'a barcode is six characters A-Z/0-9 and an LTO media id: L5-L9, or LV-LZ for WORM (e.g. "E01001L8")',
+  );
 
-const chapAccount = z.object({ user: z.string().min(1).max(255), secret: z.string().min(12).max(255) }).strict();
+const chapAccount = z
+  .object({ user: z.string().min(1).max(255), secret: z.string().min(12).max(255) })
+  .strict();
 
 export const driveSchema = z
   .object({
@@ -87,7 +95,10 @@ export const libraryConfigSchema = z
     drives: z
       .array(driveSchema)
       .max(255)
-      .default([{ model: 'IBM ULT3580-TD8', load: 'E01001L8' }, { model: 'IBM ULT3580-TD8', load: 'E01002L8' }]),
+      .default([
+        { model: 'IBM ULT3580-TD8', load: 'E01001L8' },
+        { model: 'IBM ULT3580-TD8', load: 'E01002L8' },
+      ]),
     /** Largest chunk file of a cartridge image. */
     chunkSize: size.default(2 ** 30),
     auth: z
@@ -100,7 +111,10 @@ export const libraryConfigSchema = z
       .refine((a) => !a.mutualChap || a.chap, { message: 'mutualChap needs chap', path: ['mutualChap'] })
       .default({}),
     iscsi: iscsiSchema.default(iscsiSchema.parse({})),
-    log: z.object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).strict().default({ level: 'info' }),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
   })
   .strict();
 
@@ -125,12 +139,17 @@ export function parseLibraryConfig(input: unknown, source?: string): LibraryConf
 }
 
 /** Reads and validates a JSON config file. */
-export async function loadLibraryConfig(file: string, overrides: Partial<LibraryConfigInput> = {}): Promise<LibraryConfig> {
+export async function loadLibraryConfig(
+  file: string,
+  overrides: Partial<LibraryConfigInput> = {},
+): Promise<LibraryConfig> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new VtlError('ERR_CONFIG', `${file}: cannot read the config file (${(err as Error).message})`, { cause: err });
+    throw new VtlError('ERR_CONFIG', `${file}: cannot read the config file (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   let json: unknown;
   try {

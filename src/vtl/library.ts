@@ -48,7 +48,14 @@ export function parsePortal(text: string): Portal {
 /** A stable 10-character serial per target and LUN, so restarts keep device identities. */
 export function defaultDriveSerial(targetName: string, lun: number): string {
   const h = createHash('sha256').update(`${targetName}\0drive\0${lun}`).digest();
-  return 'V' + BigInt('0x' + h.subarray(0, 8).toString('hex')).toString(36).toUpperCase().padStart(9, '0').slice(0, 9);
+  return (
+    'V' +
+    BigInt('0x' + h.subarray(0, 8).toString('hex'))
+      .toString(36)
+      .toUpperCase()
+      .padStart(9, '0')
+      .slice(0, 9)
+  );
 }
 
 export class VirtualLibrary {
@@ -63,7 +70,10 @@ export class VirtualLibrary {
   ) {}
 
   /** Validates the config, opens or creates the cartridges drives load, and starts serving. */
-  static async start(input: LibraryConfigInput | LibraryConfig = {}, options: StartOptions = {}): Promise<VirtualLibrary> {
+  static async start(
+    input: LibraryConfigInput | LibraryConfig = {},
+    options: StartOptions = {},
+  ): Promise<VirtualLibrary> {
     const config = parseLibraryConfig(input);
     const logger = (options.logger ?? silentLogger).child({ component: 'library' });
     const backend =
@@ -76,7 +86,11 @@ export class VirtualLibrary {
       for (const [index, dc] of config.drives.entries()) {
         const lun = index + 1;
         const serial = dc.serial ?? defaultDriveSerial(config.targetName, lun);
-        const { drive, lu } = createTapeDrive({ model: dc.model, serial, logger: options.logger ?? silentLogger });
+        const { drive, lu } = createTapeDrive({
+          model: dc.model,
+          serial,
+          logger: options.logger ?? silentLogger,
+        });
         drives.push({ lun, serial, drive, lu });
         if (dc.load) {
           if (!(await backend.exists(dc.load))) {
@@ -151,7 +165,8 @@ export class VirtualLibrary {
     await this.target.stop();
     const results = await Promise.allSettled(this.drives.map((d) => d.lu.close()));
     for (const [i, r] of results.entries()) {
-      if (r.status === 'rejected') this.logger.error('drive close failed', { lun: this.drives[i]!.lun, err: r.reason });
+      if (r.status === 'rejected')
+        this.logger.error('drive close failed', { lun: this.drives[i].lun, err: r.reason });
     }
     this.logger.info('library stopped');
   }

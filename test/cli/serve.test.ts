@@ -22,7 +22,10 @@ interface Running {
 }
 
 function vtl(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Starts `vtl serve` and waits for its "listening" log line to learn the port. */
@@ -55,12 +58,18 @@ function cdb6(...bytes: number[]): Buffer {
 }
 
 async function session(port: number, name: string): Promise<Initiator> {
-  const s = await Initiator.connect({ host: '127.0.0.1', port, targetName: TARGET, initiatorName: `iqn.2026-11.test:${name}` });
+  const s = await Initiator.connect({
+    host: '127.0.0.1',
+    port,
+    targetName: TARGET,
+    initiatorName: `iqn.2026-11.test:${name}`,
+  });
   for (let i = 0; i < 5 && (await s.command(1, cdb6(0x00))).status !== 0; i++);
   return s;
 }
 
-const block = (i: number, n = 32768): Buffer => Buffer.from(Array.from({ length: n }, (_, j) => (i * 13 + j) & 0xff));
+const block = (i: number, n = 32768): Buffer =>
+  Buffer.from(Array.from({ length: n }, (_, j) => (i * 13 + j) & 0xff));
 
 describe('vtl serve', () => {
   let dir: string;
@@ -97,7 +106,8 @@ describe('vtl serve', () => {
     const data = join(dir, 'sigterm');
     let srv = await serve(['--data-dir', data]);
     let s = await session(srv.port, 'term');
-    for (let i = 0; i < 8; i++) expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
+    for (let i = 0; i < 8; i++)
+      expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
     // No WRITE FILEMARKS: the clean shutdown must sync the drive by itself.
     srv.child.kill('SIGTERM');
     expect(await srv.exited).toBe(0);
@@ -118,7 +128,8 @@ describe('vtl serve', () => {
     const data = join(dir, 'kill9');
     let srv = await serve(['--data-dir', data]);
     let s = await session(srv.port, 'k9');
-    for (let i = 0; i < 16; i++) expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
+    for (let i = 0; i < 16; i++)
+      expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
     expect((await s.command(1, cdb6(0x10, 0, 0, 0, 1, 0))).status).toBe(0); // WRITE FILEMARKS 1, IMMED=0
     // More data after the sync point, never synced: may be lost, must not corrupt the image.
     for (let i = 16; i < 24; i++) await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) });

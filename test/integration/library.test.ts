@@ -22,7 +22,8 @@ function cdb(...bytes: number[]): Buffer {
   return b;
 }
 const write6 = (n: number): Buffer => cdb(0x0a, 0x00, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0);
-const read6 = (n: number, sili = false): Buffer => cdb(0x08, sili ? 0x02 : 0x00, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0);
+const read6 = (n: number, sili = false): Buffer =>
+  cdb(0x08, sili ? 0x02 : 0x00, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0);
 
 /** Clears the POWER ON unit attention a new I_T nexus gets, as every initiator does at start. */
 async function clearUnitAttention(s: Initiator, lun: number): Promise<void> {
@@ -48,7 +49,7 @@ for (const transport of ['native', 'net'] as const) {
         targetName: TARGET,
         drives: [{ load: 'T00001L8' }, { load: 'T00002L7' }, {}],
       });
-      port = lib.portals[0]!.port;
+      port = lib.portals[0].port;
     });
     afterAll(async () => {
       await lib?.stop();
@@ -70,7 +71,13 @@ for (const transport of ['native', 'net'] as const) {
       expect(inq.stdout).toMatch(/Vendor:IBM\s/);
       expect(inq.stdout).toMatch(/Product:ULT3580-TD8\s/);
       const serial = async (lun: number): Promise<string> => {
-        const r = await run('iscsi-inq', ['-e', '1', '-c', '128', `iscsi://127.0.0.1:${port}/${TARGET}/${lun}`]);
+        const r = await run('iscsi-inq', [
+          '-e',
+          '1',
+          '-c',
+          '128',
+          `iscsi://127.0.0.1:${port}/${TARGET}/${lun}`,
+        ]);
         // iscsi-inq prints it as "Unit Serial Number:[VYKS2KTPEX]".
         return /Unit Serial Number:\s*\[?([^\]\s]+)/.exec(r.stdout)?.[1] ?? '';
       };
@@ -82,7 +89,12 @@ for (const transport of ['native', 'net'] as const) {
     });
 
     it('writes blocks and a filemark, rewinds, and reads the same bytes back', async () => {
-      const s = await Initiator.connect({ host: '127.0.0.1', port, targetName: TARGET, initiatorName: 'iqn.2026-11.test:rw' });
+      const s = await Initiator.connect({
+        host: '127.0.0.1',
+        port,
+        targetName: TARGET,
+        initiatorName: 'iqn.2026-11.test:rw',
+      });
       try {
         await clearUnitAttention(s, 1);
         const blocks = [1, 512, 65536, 262144, 1048576, 70000].map((n, i) =>
@@ -110,7 +122,12 @@ for (const transport of ['native', 'net'] as const) {
     });
 
     it('a drive configured without a cartridge answers NOT READY, MEDIUM NOT PRESENT', async () => {
-      const s = await Initiator.connect({ host: '127.0.0.1', port, targetName: TARGET, initiatorName: 'iqn.2026-11.test:empty' });
+      const s = await Initiator.connect({
+        host: '127.0.0.1',
+        port,
+        targetName: TARGET,
+        initiatorName: 'iqn.2026-11.test:empty',
+      });
       try {
         let r = await s.command(3, cdb(0x00));
         if (decodeSense(r.sense!).key === 6) r = await s.command(3, cdb(0x00));
@@ -122,7 +139,12 @@ for (const transport of ['native', 'net'] as const) {
     });
 
     it('LUN 0 is reserved for the changer: no device there, REPORT LUNS still answers', async () => {
-      const s = await Initiator.connect({ host: '127.0.0.1', port, targetName: TARGET, initiatorName: 'iqn.2026-11.test:lun0' });
+      const s = await Initiator.connect({
+        host: '127.0.0.1',
+        port,
+        targetName: TARGET,
+        initiatorName: 'iqn.2026-11.test:lun0',
+      });
       try {
         const inq = await s.command(0, cdb(0x12, 0, 0, 0, 36, 0), { expectedLength: 36 });
         expect(inq.status).toBe(0);
@@ -152,7 +174,7 @@ describe('CHAP configured on the library', () => {
       drives: [{ load: 'C00001L8' }],
       auth: { chap: { user: 'backup', secret: 'tape-secret-0001' } },
     });
-    port = lib.portals[0]!.port;
+    port = lib.portals[0].port;
   });
   afterAll(async () => {
     await lib?.stop();
@@ -165,7 +187,9 @@ describe('CHAP configured on the library', () => {
   });
 
   it('libiscsi is refused with a wrong secret, and without credentials', async () => {
-    await expect(run('iscsi-inq', [`iscsi://backup%wrong-secret-01@127.0.0.1:${port}/${TARGET}/1`])).rejects.toThrow();
+    await expect(
+      run('iscsi-inq', [`iscsi://backup%wrong-secret-01@127.0.0.1:${port}/${TARGET}/1`]),
+    ).rejects.toThrow();
     await expect(run('iscsi-inq', [`iscsi://127.0.0.1:${port}/${TARGET}/1`])).rejects.toThrow();
   });
 });

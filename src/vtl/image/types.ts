@@ -63,9 +63,7 @@ export interface TapePosition {
 
 /** What the head finds when reading forward. */
 export type ReadResult =
-  | { readonly kind: 'data'; readonly data: Buffer }
-  | { readonly kind: 'filemark' }
-  | { readonly kind: 'eod' };
+  { readonly kind: 'data'; readonly data: Buffer } | { readonly kind: 'filemark' } | { readonly kind: 'eod' };
 
 /**
  * Outcome of SPACE/LOCATE. `moved` is the number of objects (blocks or filemarks, as asked)
