@@ -51,6 +51,11 @@ export interface IscsiTargetOptions {
   readonly nopInterval?: number;
   /** How long a ping may stay unanswered before the connection is dropped, ms. Default 10000. */
   readonly nopTimeout?: number;
+  /**
+   * TCP connections served at once, logins in progress included (memory per connection is
+   * bounded, so this bounds the whole). Further connections are closed at once. Default 64.
+   */
+  readonly maxConnections?: number;
   /** Time allowed for a login, ms. Default 15000. */
   readonly loginTimeout?: number;
   /** CHAP for discovery sessions; default none. */
@@ -150,6 +155,7 @@ export class IscsiTarget {
       nopTimeout: checkRange('nopTimeout', options.nopTimeout ?? 10000, 1, 3_600_000),
       loginTimeout: checkRange('loginTimeout', options.loginTimeout ?? 15000, 1, 3_600_000),
     };
+    checkRange('maxConnections', options.maxConnections ?? 64, 1, 65535);
     this.portalGroupTag = checkRange('portalGroupTag', options.portalGroupTag ?? 1, 0, 65535);
     this.host = this.sessionHost();
     this.owner = {
@@ -209,6 +215,16 @@ export class IscsiTarget {
   }
 
   private accept(transport: Connection): void {
+    const max = this.options.maxConnections ?? 64;
+    if (this.connections.size >= max) {
+      this.logger.warn('connection refused: too many connections', {
+        remote: `${transport.remoteAddress}:${transport.remotePort}`,
+        maxConnections: max,
+      });
+      transport.setHandler({ onPdus() {}, onError() {}, onClose() {}, onDrain() {} });
+      transport.destroy();
+      return;
+    }
     this.connections.add(new IscsiConnection(transport, this.owner));
   }
 

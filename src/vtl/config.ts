@@ -79,6 +79,8 @@ export const iscsiSchema = z
     nopInterval: z.number().min(0).max(3600).default(5),
     /** Seconds to wait for the NOP-Out answer before dropping the connection. */
     nopTimeout: z.number().min(1).max(3600).default(15),
+    /** TCP connections served at once; more are closed on accept. */
+    maxConnections: z.number().int().min(1).max(65535).default(64),
     /** CmdSN window: commands an initiator may have outstanding per session. */
     commandWindow: z.number().int().min(1).max(1024).default(32),
   })

@@ -136,6 +136,7 @@ export class VirtualLibrary {
       initialR2T: config.iscsi.initialR2T,
       immediateData: config.iscsi.immediateData,
       commandWindow: config.iscsi.commandWindow,
+      maxConnections: config.iscsi.maxConnections,
       nopInterval: Math.round(config.iscsi.nopInterval * 1000),
       nopTimeout: Math.round(config.iscsi.nopTimeout * 1000),
       logger: options.logger ?? silentLogger,

@@ -193,3 +193,52 @@ describe('CHAP configured on the library', () => {
     await expect(run('iscsi-inq', [`iscsi://127.0.0.1:${port}/${TARGET}/1`])).rejects.toThrow();
   });
 });
+
+describe('connection limit', () => {
+  it('closes connections beyond iscsi.maxConnections and keeps serving the others', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vtl-max-'));
+    const lib = await VirtualLibrary.start({
+      dataDir: dir,
+      portals: ['127.0.0.1:0'],
+      targetName: TARGET,
+      drives: [{}],
+      iscsi: { maxConnections: 2 },
+    });
+    const port = lib.portals[0]!.port;
+    const { connect } = await import('node:net');
+    const open = (): Promise<import('node:net').Socket> =>
+      new Promise((res, rej) => {
+        const s = connect(port, '127.0.0.1', () => res(s));
+        s.on('error', rej);
+      });
+    const closed = (s: import('node:net').Socket): Promise<boolean> =>
+      new Promise((res) => {
+        const t = setTimeout(() => res(false), 1000);
+        s.on('close', () => {
+          clearTimeout(t);
+          res(true);
+        });
+        s.resume();
+      });
+    try {
+      const a = await open();
+      const b = await open();
+      const c = await open();
+      expect(await closed(c)).toBe(true);
+      a.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      // A slot is free again: a real login works.
+      const s = await Initiator.connect({
+        host: '127.0.0.1',
+        port,
+        targetName: TARGET,
+        initiatorName: 'iqn.2026-11.test:max',
+      });
+      await s.logout();
+      b.destroy();
+    } finally {
+      await lib.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
