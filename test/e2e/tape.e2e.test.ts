@@ -45,7 +45,7 @@ describe.each(transports)('tape drive through the Linux st driver (%s transport)
     });
     stop = () => srv.stop();
     run = await runGuest({
-      portal: { host: '127.0.0.1', port: srv.portals[0]!.port },
+      portal: { host: '127.0.0.1', port: srv.portals[0].port },
       target: TARGET,
       luns: [TAPE_LUN],
       scripts: [TAPE_CASES],

@@ -204,7 +204,7 @@ describe('connection limit', () => {
       drives: [{}],
       iscsi: { maxConnections: 2 },
     });
-    const port = lib.portals[0]!.port;
+    const port = lib.portals[0].port;
     const { connect } = await import('node:net');
     const open = (): Promise<import('node:net').Socket> =>
       new Promise((res, rej) => {

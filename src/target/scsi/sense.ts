@@ -363,7 +363,7 @@ export interface DecodedSense {
 }
 
 export function decodeSense(b: Buffer): DecodedSense {
-  const responseCode = b[0]! & 0x7f;
+  const responseCode = b[0] & 0x7f;
   const out: DecodedSense = {
     responseCode,
     key: 0,
@@ -380,40 +380,40 @@ export function decodeSense(b: Buffer): DecodedSense {
     name: '',
   };
   const sks = (s: Buffer): void => {
-    if (!(s[0]! & 0x80)) return;
+    if (!(s[0] & 0x80)) return;
     if (out.key === SenseKey.ILLEGAL_REQUEST) {
-      out.inCdb = (s[0]! & 0x40) !== 0;
-      out.bitPointer = s[0]! & 0x08 ? s[0]! & 0x07 : null;
+      out.inCdb = (s[0] & 0x40) !== 0;
+      out.bitPointer = s[0] & 0x08 ? s[0] & 0x07 : null;
       out.fieldPointer = s.readUInt16BE(1);
     } else {
       out.progress = s.readUInt16BE(1);
     }
   };
   if (responseCode === 0x70 || responseCode === 0x71) {
-    out.key = b[2]! & 0x0f;
-    out.filemark = (b[2]! & 0x80) !== 0;
-    out.eom = (b[2]! & 0x40) !== 0;
-    out.ili = (b[2]! & 0x20) !== 0;
-    if (b[0]! & 0x80) out.information = b.readInt32BE(3);
+    out.key = b[2] & 0x0f;
+    out.filemark = (b[2] & 0x80) !== 0;
+    out.eom = (b[2] & 0x40) !== 0;
+    out.ili = (b[2] & 0x20) !== 0;
+    if (b[0] & 0x80) out.information = b.readInt32BE(3);
     out.asc = b[12] ?? 0;
     out.ascq = b[13] ?? 0;
     if (b.length >= 18) sks(b.subarray(15, 18));
   } else if (responseCode === 0x72 || responseCode === 0x73) {
-    out.key = b[1]! & 0x0f;
+    out.key = b[1] & 0x0f;
     out.asc = b[2]!;
     out.ascq = b[3]!;
     let p = 8;
-    const end = Math.min(b.length, 8 + b[7]!);
+    const end = Math.min(b.length, 8 + b[7]);
     while (p + 2 <= end) {
-      const type = b[p]!;
-      const len = b[p + 1]!;
+      const type = b[p];
+      const len = b[p + 1];
       const d = b.subarray(p, p + 2 + len);
-      if (type === 0x00 && d[2]! & 0x80) out.information = Number(d.readBigInt64BE(4));
+      if (type === 0x00 && d[2] & 0x80) out.information = Number(d.readBigInt64BE(4));
       else if (type === 0x02) sks(d.subarray(4, 7));
       else if (type === 0x04) {
-        out.filemark = (d[3]! & 0x80) !== 0;
-        out.eom = (d[3]! & 0x40) !== 0;
-        out.ili = (d[3]! & 0x20) !== 0;
+        out.filemark = (d[3] & 0x80) !== 0;
+        out.eom = (d[3] & 0x40) !== 0;
+        out.ili = (d[3] & 0x20) !== 0;
       }
       p += 2 + len;
     }
