@@ -28,5 +28,5 @@ export function mediaTypeFromBarcode(barcode: string): MediaType {
       `barcode ${JSON.stringify(barcode)} is not six characters A-Z/0-9 followed by an LTO media id (L5-L9, WORM LV-LZ)`,
     );
   }
-  return MEDIA_BY_SUFFIX[barcode.slice(6)]!;
+  return MEDIA_BY_SUFFIX[barcode.slice(6)];
 }

@@ -62,7 +62,7 @@ function selectPages(pages: readonly BoundModePage[], page: number, subpage: num
 /** Mode parameter data: header (SPC-4 7.5.5), block descriptors (7.5.6), pages. */
 export function modeSenseData(core: SpcCore, cdb: Buffer, ten: boolean): Buffer {
   const q = decodeModeSense(cdb, ten);
-  // Nothing is saved (SPC-4 6.11: saved values not implemented → 39/00).
+  // Nothing is saved: saved values are unsupported (SPC-4 6.11 → SAVING PARAMETERS NOT SUPPORTED, 39/00).
   if (q.pc === 'saved')
     throw new SenseError(SENSE.SAVING_PARAMETERS_NOT_SUPPORTED, { fieldPointer: 2, bitPointer: 7 });
   const pages = selectPages(core.modePages, q.page, q.subpage).map((p) => p.encode(q.pc));
