@@ -10,7 +10,8 @@ export { VirtualLibrary, parsePortal, defaultDriveSerial } from './vtl/library.j
 export type { LibraryDrive, StartOptions } from './vtl/library.js';
 export { parseLibraryConfig, loadLibraryConfig, libraryConfigSchema, parseSize } from './vtl/config.js';
 export type { LibraryConfig, LibraryConfigInput, DriveConfig } from './vtl/config.js';
-export { mediaTypeFromBarcode } from './vtl/barcode.js';
+export * from './vtl/inventory/index.js';
+export { createMediumChanger, defaultChangerSerial, MediumChanger } from './vtl/smc/index.js';
 export { IscsiTarget } from './target/iscsi-target.js';
 export type { IscsiTargetOptions, TargetConfig } from './target/iscsi-target.js';
 export { createTransport, nativeAvailable } from './target/transport/index.js';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { VtlError } from '../util/errors.js';
-import { BARCODE_PATTERN } from './barcode.js';
+import { BARCODE_PATTERN, expandBarcodes } from './inventory/barcode.js';
 
 /** Sizes as in QUADStor's configs: a number of bytes, or '10240m' / '1g' / '512k'. */
 const size = z.union([
@@ -67,6 +67,34 @@ export const driveSchema = z
   })
   .strict();
 
+/** The medium changer at LUN 0 (SMC) and the library it runs: slots, mailslots, cartridges. */
+export const changerSchema = z
+  .object({
+    /** Changer personality, e.g. 'IBM 03584L32' (see src/vtl/smc/models.ts). */
+    model: z.string().default('IBM 03584L32'),
+    /** Unit serial number (VPD 80h), 1-16 characters; generated from the target name when absent. */
+    serial: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,16}$/, 'a changer serial is 1-16 letters or digits')
+      .optional(),
+    slots: z.number().int().min(1).max(4000).default(24),
+    mailslots: z.number().int().min(0).max(256).default(4),
+    /** Cartridges created in free slots on first start: barcodes or ranges 'E01001L8..E01020L8'. */
+    cartridges: z
+      .array(z.string())
+      .default([])
+      .superRefine((specs, ctx) => {
+        try {
+          expandBarcodes(specs);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }),
+    /** Cleanings a new CLN cartridge is good for. */
+    cleaningUses: z.number().int().min(1).max(1000).default(50),
+  })
+  .strict();
+
 export const iscsiSchema = z
   .object({
     maxRecvDataSegmentLength: z.number().int().min(512).max(16777215).default(262144),
@@ -101,6 +129,8 @@ export const libraryConfigSchema = z
         { model: 'IBM ULT3580-TD8', load: 'E01001L8' },
         { model: 'IBM ULT3580-TD8', load: 'E01002L8' },
       ]),
+    /** A medium changer at LUN 0 with slots and mailslots; drives then start empty. */
+    changer: changerSchema.optional(),
     /** Largest chunk file of a cartridge image. */
     chunkSize: size.default(2 ** 30),
     auth: z
@@ -118,11 +148,24 @@ export const libraryConfigSchema = z
       .strict()
       .default({ level: 'info' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.changer) return;
+    c.drives.forEach((d, i) => {
+      if (d.load !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['drives', i, 'load'],
+          message: 'with a changer the changer loads the drives: list the cartridge in changer.cartridges',
+        });
+      }
+    });
+  });
 
 export type LibraryConfigInput = z.input<typeof libraryConfigSchema>;
 export type LibraryConfig = z.output<typeof libraryConfigSchema>;
 export type DriveConfig = z.output<typeof driveSchema>;
+export type ChangerConfig = z.output<typeof changerSchema>;
 
 /** Validates a configuration object; errors name every wrong key (and the file when given). */
 export function parseLibraryConfig(input: unknown, source?: string): LibraryConfig {

@@ -2,17 +2,23 @@
  * VirtualLibrary: the embeddable whole — tape drives over an image backend, served as LUNs of
  * one iSCSI target. `npm start`, `vtl serve` and tests all start one of these.
  *
- * LUN 0 is reserved for the medium changer (a later issue); drives are LUNs 1..N.
+ * LUN 0 is the medium changer when one is configured (`changer`: slots, mailslots, an
+ * inventory of barcoded cartridges); drives are LUNs 1..N.
  */
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { IscsiTarget } from '../target/iscsi-target.js';
 import type { LogicalUnit } from '../target/scsi/types.js';
 import { createTransport } from '../target/transport/index.js';
 import type { Portal } from '../target/transport/types.js';
 import { VtlError } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { mediaTypeFromBarcode } from './barcode.js';
+import { expandBarcodes, mediaTypeFromBarcode } from './inventory/barcode.js';
+import { Inventory } from './inventory/inventory.js';
+import { createFileInventoryStore, createMemoryInventoryStore } from './inventory/store.js';
+import type { DriveSlot } from './inventory/types.js';
+import { createMediumChanger, defaultChangerSerial, type MediumChangerUnit } from './smc/index.js';
 import { parseLibraryConfig, type LibraryConfig, type LibraryConfigInput } from './config.js';
 import { createCartridge, openTapeImage } from './image/cartridge.js';
 import { createFileBackend } from './image/file-backend.js';
@@ -65,6 +71,9 @@ export class VirtualLibrary {
     readonly config: LibraryConfig,
     readonly backend: ImageBackend,
     readonly drives: readonly LibraryDrive[],
+    /** The changer's inventory, when a changer is configured. */
+    readonly inventory: Inventory | null,
+    private readonly changer: MediumChangerUnit | null,
     private readonly target: IscsiTarget,
     private readonly logger: Logger,
   ) {}
@@ -110,12 +119,31 @@ export class VirtualLibrary {
       throw err;
     }
 
+    let inventory: Inventory | null = null;
+    let changer: MediumChangerUnit | null = null;
+    if (config.changer) {
+      try {
+        inventory = await openInventory(config, backend, drives, options.logger ?? silentLogger);
+        changer = createMediumChanger({
+          inventory,
+          model: config.changer.model,
+          serial: config.changer.serial ?? defaultChangerSerial(config.targetName),
+          logger: options.logger ?? silentLogger,
+        });
+      } catch (err) {
+        await Promise.allSettled(drives.map((d) => d.lu.close()));
+        throw err;
+      }
+    }
+    const luns = new Map<number, LogicalUnit>(drives.map((d) => [d.lun, d.lu]));
+    if (changer) luns.set(0, changer.lu);
+
     const target = new IscsiTarget({
       targets: [
         {
           name: config.targetName,
           ...(config.alias !== undefined ? { alias: config.alias } : {}),
-          luns: new Map(drives.map((d) => [d.lun, d.lu])),
+          luns,
           ...(config.auth.chap
             ? {
                 chap: {
@@ -144,10 +172,10 @@ export class VirtualLibrary {
     try {
       await target.start();
     } catch (err) {
-      await Promise.allSettled(drives.map((d) => d.lu.close()));
+      await Promise.allSettled([...drives.map((d) => d.lu.close()), changer?.lu.close()]);
       throw err;
     }
-    return new VirtualLibrary(config, backend, drives, target, logger);
+    return new VirtualLibrary(config, backend, drives, inventory, changer, target, logger);
   }
 
   get targetName(): string {
@@ -164,6 +192,7 @@ export class VirtualLibrary {
     if (this.stopped) return;
     this.stopped = true;
     await this.target.stop();
+    if (this.changer) await this.changer.lu.close();
     const results = await Promise.allSettled(this.drives.map((d) => d.lu.close()));
     for (const [i, r] of results.entries()) {
       if (r.status === 'rejected')
@@ -171,4 +200,46 @@ export class VirtualLibrary {
     }
     this.logger.info('library stopped');
   }
+}
+
+/**
+ * Opens (or, on first start, creates) the inventory of a library with a changer; cartridges
+ * listed in the config are created in free slots the first time.
+ */
+async function openInventory(
+  config: LibraryConfig,
+  backend: ImageBackend,
+  drives: readonly LibraryDrive[],
+  logger: Logger,
+): Promise<Inventory> {
+  const changer = config.changer!;
+  const slots: DriveSlot[] = drives.map((d) => ({
+    serial: d.serial,
+    vendor: d.drive.model.vendor,
+    product: d.drive.model.product,
+    lun: d.lun,
+    drive: d.drive,
+  }));
+  let store;
+  if (config.backend === 'memory') {
+    store = createMemoryInventoryStore();
+  } else {
+    await mkdir(resolve(config.dataDir), { recursive: true });
+    store = createFileInventoryStore(join(resolve(config.dataDir), 'inventory.json'));
+  }
+  const inventory = await Inventory.open({
+    slots: changer.slots,
+    mailslots: changer.mailslots,
+    drives: slots,
+    backend,
+    store,
+    cleaningUses: changer.cleaningUses,
+    chunkSize: config.chunkSize,
+    logger,
+  });
+  if (inventory.list().length === 0 && changer.cartridges.length > 0) {
+    const created = await inventory.createCartridges(expandBarcodes(changer.cartridges));
+    logger.child({ component: 'library' }).info('cartridges created', { count: created.length });
+  }
+  return inventory;
 }

@@ -242,3 +242,44 @@ describe('connection limit', () => {
     }
   });
 });
+
+describe('library with a changer', () => {
+  const config = (dataDir: string) => ({
+    dataDir,
+    portals: ['127.0.0.1:0'],
+    targetName: TARGET,
+    drives: [{}, {}],
+    changer: { slots: 8, mailslots: 2, cartridges: ['A00001L8..A00004L8', 'CLN001L1'] },
+  });
+
+  it('serves the changer at LUN 0 and keeps the inventory across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vtl-changer-'));
+    try {
+      let lib = await VirtualLibrary.start(config(dir));
+      const port = lib.portals[0].port;
+      const { stdout } = await run('iscsi-ls', ['-s', `iscsi://127.0.0.1:${port}`]);
+      expect(stdout).toMatch(/Lun:0\s+Type:MEDIA_CHANGER/);
+      expect(stdout).toMatch(/Lun:1\s+Type:SEQUENTIAL_ACCESS/);
+      const inv = lib.inventory!;
+      await inv.move({ type: 'slot', index: 1 }, { type: 'drive', index: 0 });
+      await inv.move({ type: 'slot', index: 2 }, { type: 'mailslot', index: 1 });
+      const before = inv.list().map((c) => [c.barcode, c.location]);
+      expect(lib.drives[0].drive.cartridgeInDrive?.label).toBe('A00002L8');
+      await lib.stop();
+
+      lib = await VirtualLibrary.start(config(dir));
+      expect(lib.inventory!.list().map((c) => [c.barcode, c.location])).toEqual(before);
+      expect(lib.inventory!.list()).toHaveLength(5); // created once, not again on restart
+      expect(lib.drives[0].drive.cartridgeInDrive?.label).toBe('A00002L8');
+      await lib.stop();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses drives[].load when a changer loads the drives', async () => {
+    await expect(
+      VirtualLibrary.start({ ...config('/nonexistent'), drives: [{ load: 'A00001L8' }] }),
+    ).rejects.toThrow(/drives\.0\.load: with a changer the changer loads the drives/);
+  });
+});

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const GUEST_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../guest');
+export const GUEST_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../guest');
 export const BUILD_SCRIPT = join(GUEST_DIR, 'build-guest.sh');
 export const RUN_SCRIPT = join(GUEST_DIR, 'run-guest.sh');
 /** The tape drive cases (test/e2e/guest/cases/tape/*.sh). */
