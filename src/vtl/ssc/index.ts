@@ -2,7 +2,7 @@
  * The SSC tape drive: `createTapeDrive` builds the drive state and the logical unit that serves
  * it (the SSC tables over the shared SPC core).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { naa5, randomSerial } from '../../target/scsi/identity.js';
 import { createLogicalUnit } from '../../target/scsi/index.js';
 import type { ScsiDevice } from '../../target/scsi/index.js';
 import { DeviceType } from '../../target/scsi/types.js';
@@ -52,11 +52,7 @@ export interface TapeDriveUnit {
 /** NAA 5 (IEEE Registered): 4-bit NAA, 24-bit OUI, 36 bits from a hash of the serial. */
 export function naaFromSerial(model: DriveModel, serial: string): Buffer {
   const oui = VENDOR_OUI[model.vendor] ?? 0x005076;
-  const h = createHash('sha256').update(`${model.key}\0${serial}`).digest();
-  const b = Buffer.alloc(8);
-  b.writeUInt32BE(((0x5 << 28) | (oui << 4) | (h[0] >> 4)) >>> 0, 0);
-  b.writeUInt32BE(h.readUInt32BE(1), 4);
-  return b;
+  return naa5(oui, `${model.key}\0${serial}`);
 }
 
 export function tapeDriveIdentity(model: DriveModel, serial: string, naa: Buffer): DeviceIdentity {
@@ -94,15 +90,10 @@ export function tapeDriveProfile(identity: DeviceIdentity): DeviceProfile<TapeDr
   };
 }
 
-function randomSerial(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789';
-  return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
 /** Builds a tape drive and the logical unit that serves it. */
 export function createTapeDrive(options: CreateTapeDriveOptions = {}): TapeDriveUnit {
   const drive = new TapeDrive(options);
-  const serial = options.serial ?? randomSerial();
+  const serial = options.serial ?? randomSerial(10);
   if (!/^[A-Za-z0-9]{1,10}$/.test(serial)) {
     throw new VtlError(
       'ERR_INVALID_ARGUMENT',
