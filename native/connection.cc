@@ -4,7 +4,9 @@
 #include "connection.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -18,7 +20,17 @@ namespace {
 constexpr size_t kLowWater = 1024 * 1024;  // onDrain once the queue is back under this
 constexpr size_t kMaxReadPerEvent = 4 * 1024 * 1024;  // fairness between connections
 constexpr uint32_t kMetaCapacity = 1024;              // PDUs per onPdus call
-constexpr uint64_t kLingerMs = 5000;  // after end(): how long to wait for the peer's FIN
+constexpr uint64_t kLingerMs = 5000;
+constexpr size_t kMaxLowWater = 1024 * 1024;  // SO_RCVLOWAT while a large segment arrives
+constexpr uint64_t kSpinNs = 50 * 1000;  // how long to poll for the next command (SpinForMore)
+constexpr int kMaxSpinMisses = 4;        // spins in a row that found nothing before giving up
+constexpr int kMaxRounds = 32;           // read rounds per readable event, spins included
+
+uint64_t NowNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}  // after end(): how long to wait for the peer's FIN
 
 thread_local int pendingFd = -1;  // the socket Create hands to the constructor (per thread: workers)
 
@@ -34,6 +46,7 @@ Napi::Function Connection::Define(Napi::Env env) {
   AddMethod<Connection, &Connection::SetDigests>(env, proto, "setDigests");
   AddMethod<Connection, &Connection::SetMaxRecv>(env, proto, "setMaxRecvDataSegmentLength");
   AddMethod<Connection, &Connection::Send>(env, proto, "send");
+  AddMethod<Connection, &Connection::Recycle>(env, proto, "recycle");
   AddMethod<Connection, &Connection::WritableLength>(env, proto, "writableLength");
   AddMethod<Connection, &Connection::Pause>(env, proto, "pause");
   AddMethod<Connection, &Connection::Resume>(env, proto, "resume");
@@ -78,9 +91,6 @@ Connection::Connection(const Napi::CallbackInfo& info)
 }
 
 Connection::~Connection() {
-  for (SendEntry& e : queue_) {
-    if (e.dataRef != nullptr) napi_delete_reference(env_, e.dataRef);
-  }
   if (fd_ >= 0 && handlesOpen_ == 0) ::close(fd_);
 }
 
@@ -230,7 +240,30 @@ void Connection::OnReadable() {
       return;
     }
   }
+  // A gap this short since we last went idle means the peer answers fast: spinning pays again.
+  if (spinMisses_ >= kMaxSpinMisses && idleSince_ != 0 && NowNs() - idleSince_ < kSpinNs) {
+    spinMisses_ = 0;
+  }
+  // Rounds are bounded so that timers and other connections still get their turn.
+  for (int round = 0;; round++) {
+    sentInRound_ = false;
+    if (!ReadAvailable()) return;
+    if (round + 1 >= kMaxRounds || !SpinForMore()) break;
+  }
+  // In the middle of a large data segment, wake up only once the rest of it is here: one read
+  // per segment rather than one per arriving piece, each of which takes the socket lock the
+  // sender's softirq holds (measured: a tenth of the CPU at 256 KiB writes). Back to 1 after.
+  if (state_ == State::Open) {
+    const size_t missing = framer_.LargeMissing();
+    SetLowWater(missing > 1 ? static_cast<int>(std::min(missing, kMaxLowWater)) : 1);
+  }
+}
+
+// Reads, frames and delivers what the socket holds. False when the connection failed or closed
+// (nothing more to do); true otherwise, with drainedLast_ telling whether the socket ran dry.
+bool Connection::ReadAvailable() {
   size_t total = 0;
+  bool drained = false;
   while (state_ == State::Open && !paused_ && total < kMaxReadPerEvent) {
     if (framer_.NeedsDeliveryBeforeRead()) {
       Deliver();
@@ -242,28 +275,66 @@ void Connection::OnReadable() {
     const ssize_t n = ::readv(fd_, iov, count);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        drained = true;
+        break;
+      }
       const int err = errno;
       Deliver();
       Fail("ERR_TRANSPORT", Errno("read", err));
-      return;
+      return false;
     }
     if (n == 0) {
       Deliver();
       Close();
-      return;
+      return false;
     }
     total += static_cast<size_t>(n);
     if (!framer_.Consume(static_cast<size_t>(n))) {
       Deliver();
       Fail("ERR_PROTOCOL", framer_.Error());
-      return;
+      return false;
     }
     // A short read usually means the socket is drained; in the middle of a large data
     // segment more is likely on its way, so try again before going back to the loop.
-    if (static_cast<size_t>(n) < want && !framer_.InLargePdu()) break;
+    if (static_cast<size_t>(n) < want && !framer_.InLargePdu()) {
+      drained = true;
+      break;
+    }
   }
   Deliver();
+  drainedLast_ = drained;
+  return true;
+}
+
+// At queue depth 1 the next command follows our response within tens of microseconds. Going
+// back to epoll means sleeping and being woken again, which on a virtual machine costs more
+// than the command itself (measured: the server 83% idle at 4 KiB commands). So after a round
+// that sent a response, poll the socket for a short while before sleeping. Adaptive: after a
+// few spins that found nothing, no more spinning until the peer is seen to answer quickly.
+bool Connection::SpinForMore() {
+  if (!drainedLast_ || !sentInRound_ || state_ != State::Open || paused_ || !queue_.empty() ||
+      spinMisses_ >= kMaxSpinMisses || framer_.InLargePdu()) {
+    idleSince_ = NowNs();
+    return false;
+  }
+  const uint64_t until = NowNs() + kSpinNs;
+  pollfd p{fd_, POLLIN, 0};
+  do {
+    if (::poll(&p, 1, 0) > 0) {
+      spinMisses_ = 0;
+      return true;
+    }
+  } while (NowNs() < until);
+  spinMisses_++;
+  idleSince_ = NowNs();
+  return false;
+}
+
+void Connection::SetLowWater(int bytes) {
+  if (bytes == rcvLowat_) return;
+  // Best effort: without it the segment is read piece by piece, as before.
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) rcvLowat_ = bytes;
 }
 
 void Connection::Deliver() {

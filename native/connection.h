@@ -34,8 +34,10 @@ class Connection : public Napi::ObjectWrap<Connection> {
     uint32_t headLength = 0;
     const uint8_t* data = nullptr;
     size_t dataLength = 0;
-    napi_ref dataRef = nullptr;  // keeps a large JS data buffer alive until written
-    std::unique_ptr<uint8_t[]> ownedData;  // small data is copied instead
+    // Large data points into the caller's buffer only during send(); what is not written by
+    // the time send() returns is copied here, so JS may reuse its buffer at once.
+    bool borrowed = false;
+    std::unique_ptr<uint8_t[]> ownedData;  // small data is copied at once
     uint8_t tail[8];  // padding and data digest
     uint32_t tailLength = 0;
     size_t total = 0;
@@ -49,6 +51,7 @@ class Connection : public Napi::ObjectWrap<Connection> {
   Napi::Value SetDigests(const Napi::CallbackInfo& info);
   Napi::Value SetMaxRecv(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Recycle(const Napi::CallbackInfo& info);
   Napi::Value WritableLength(const Napi::CallbackInfo& info);
   Napi::Value Pause(const Napi::CallbackInfo& info);
   Napi::Value Resume(const Napi::CallbackInfo& info);
@@ -62,10 +65,13 @@ class Connection : public Napi::ObjectWrap<Connection> {
   template <typename F>
   void FromLoop(F&& work);
   void OnReadable();
+  bool ReadAvailable();
+  bool SpinForMore();
   void OnWritable();
   void Deliver();
   void Flush();
   void UpdatePoll();
+  void SetLowWater(int bytes);
   void Fail(const char* code, const std::string& message);
   void Close();
   void MaybeShutdown();
@@ -85,6 +91,12 @@ class Connection : public Napi::ObjectWrap<Connection> {
   bool needDrain_ = false;
   int callbackDepth_ = 0;
   int loopDepth_ = 0;  // > 0 inside a libuv callback, where JS may be called
+  bool inSend_ = false;
+  int rcvLowat_ = 1;  // SO_RCVLOWAT in force
+  bool drainedLast_ = false;  // the last ReadAvailable left the socket empty
+  bool sentInRound_ = false;  // bytes went out since the last read round began
+  int spinMisses_ = 0;        // SpinForMore calls in a row that found nothing
+  uint64_t idleSince_ = 0;    // when we last went back to epoll (ns, CLOCK_MONOTONIC)  // inside send(): a write error is reported later, from the loop
   std::string deferredError_;  // a write error met inside a JS call, reported from the loop
   int handlesOpen_ = 0;
   bool headerDigest_ = false;

@@ -70,7 +70,7 @@ Napi::Value Connection::Send(const Napi::CallbackInfo& info) {
       e.data = e.ownedData.get();
       ownedBytes_ += dataLength;
     } else {
-      napi_create_reference(env_, dataArray, 1, &e.dataRef);
+      e.borrowed = true;
       e.data = data;
     }
     e.dataLength = dataLength;
@@ -87,8 +87,21 @@ Napi::Value Connection::Send(const Napi::CallbackInfo& info) {
   }
   e.total = e.headLength + e.dataLength + e.tailLength;
   queued_ += e.total;
-  if (callbackDepth_ == 0) {
+  const bool borrowed = e.borrowed;
+  if (callbackDepth_ == 0 || borrowed) {
+    // Large data goes out now, even inside a callback (after what is queued before it, so the
+    // order holds): what the socket takes needs no copy; the rest is copied below.
+    inSend_ = true;
     Flush();
+    inSend_ = false;
+    if (borrowed && !queue_.empty() && queue_.back().borrowed) {
+      SendEntry& last = queue_.back();
+      last.ownedData.reset(new uint8_t[last.dataLength]);
+      std::memcpy(last.ownedData.get(), last.data, last.dataLength);
+      last.data = last.ownedData.get();
+      last.borrowed = false;
+      ownedBytes_ += last.dataLength;
+    }
     UpdatePoll();
   }
   if (queued_ > kHighWater) {
@@ -128,7 +141,7 @@ void Connection::Flush() {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       const std::string err = Errno("write", errno);
-      if (loopDepth_ > 0) {
+      if (loopDepth_ > 0 && !inSend_) {
         Fail("ERR_TRANSPORT", err);
       } else if (deferredError_.empty()) {
         // Inside a JS call to send(): report from the loop rather than re-enter JS here.
@@ -139,6 +152,7 @@ void Connection::Flush() {
     }
     size_t left = static_cast<size_t>(n);
     queued_ -= left;
+    if (n > 0) sentInRound_ = true;
     while (left > 0) {
       SendEntry& e = queue_.front();
       const size_t rest = e.total - e.written;
@@ -154,8 +168,29 @@ void Connection::Flush() {
   }
 }
 
+Napi::Value Connection::Recycle(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !IsBytes(info[0])) {
+    Napi::TypeError::New(env_, "recycle(data): data must be a Buffer").ThrowAsJavaScriptException();
+    return env_.Undefined();
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value arrayBuffer;
+  size_t byteOffset = 0;
+  if (napi_get_typedarray_info(env_, info[0], &type, &length, &data, &arrayBuffer, &byteOffset) !=
+      napi_ok) {
+    return Napi::Boolean::New(env_, false);
+  }
+  void* base = nullptr;
+  size_t byteLength = 0;
+  if (napi_get_arraybuffer_info(env_, arrayBuffer, &base, &byteLength) != napi_ok) {
+    return Napi::Boolean::New(env_, false);
+  }
+  return Napi::Boolean::New(env_, framer_.Recycle(static_cast<const uint8_t*>(base), byteLength));
+}
+
 void Connection::Forget(SendEntry& e) {
-  if (e.dataRef != nullptr) napi_delete_reference(env_, e.dataRef);
   if (e.ownedData) ownedBytes_ -= e.dataLength;
   if (e.bigHead) ownedBytes_ -= e.headLength;
 }

@@ -22,6 +22,20 @@ constexpr uint32_t kLargeThreshold = 64 * 1024;
 // After a large PDU, more are likely (Data-Out after Data-Out): read little beyond it into the
 // block, so that the start of the next one, copied out of the block, stays small.
 constexpr size_t kReadAfterLarge = 8 * 1024;
+// Large buffers handed back by JS are reused instead of allocating a new V8 buffer for every
+// large PDU: each allocation counts as external memory, and V8 answers every 64 MiB of it with
+// a full mark-compact (tens per second at 256 KiB writes, measured). Bounds on what is kept:
+// per connection, whatever the negotiated segment size.
+constexpr size_t kMaxLent = 8;  // delivered buffers remembered for Recycle (a burst of Data-Out)
+constexpr size_t kMaxLentBytes = 8 << 20;
+constexpr size_t kMaxFree = 4;  // recycled buffers kept for reuse
+constexpr size_t kMaxFreeBytes = 4 << 20;
+
+size_t Bytes(const std::vector<JsBuf*>& v) {
+  size_t n = 0;
+  for (const JsBuf* b : v) n += b->cap();
+  return n;
+}
 
 }  // namespace
 
@@ -50,6 +64,8 @@ RecvFramer::RecvFramer(napi_env env) : env_(env) {}
 
 RecvFramer::~RecvFramer() {
   ClearBatch();
+  for (JsBuf* b : lent_) b->Drop(env_);
+  for (JsBuf* b : free_) b->Drop(env_);
   if (largePending_) large_.buf->Drop(env_);
   if (block_ != nullptr) block_->Drop(env_);
 }
@@ -136,8 +152,7 @@ void RecvFramer::AdvanceLarge(size_t n) {
 void RecvFramer::StartLarge(size_t headerLength, uint32_t ahsLength, uint32_t dataLength,
                             size_t total) {
   Large& l = large_;
-  l.buf = JsBuf::New(env_, headerLength + total);
-  if (l.buf == nullptr) std::abort();
+  l.buf = TakeLarge(headerLength + total);
   l.need = headerLength + total;
   l.headerLength = headerLength;
   l.dataLength = dataLength;
@@ -214,10 +229,70 @@ bool RecvFramer::FrameBlock() {
   return true;
 }
 
+JsBuf* RecvFramer::TakeLarge(size_t need) {
+  for (size_t i = free_.size(); i-- > 0;) {
+    JsBuf* b = free_[i];
+    // Fits, and does not waste more than the request (a 16 MiB buffer for a 64 KiB PDU).
+    if (b->cap() >= need && b->cap() <= 2 * need) {
+      free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(i));
+      return b;
+    }
+  }
+  JsBuf* b = JsBuf::New(env_, need);
+  if (b == nullptr) std::abort();  // V8 is out of memory: nothing sensible is left
+  return b;
+}
+
 void RecvFramer::ClearBatch() {
-  for (JsBuf* b : larges_) b->Drop(env_);
+  for (JsBuf* b : larges_) {
+    if (b->recycled) {
+      b->recycled = false;
+      Keep(b);
+      continue;
+    }
+    // Only buffers of PDUs with large data segments are worth recycling; a short PDU that
+    // merely straddled the block's end is dropped to the GC as before.
+    if (b->cap() < kLargeThreshold) {
+      b->Drop(env_);
+      continue;
+    }
+    lent_.push_back(b);
+    while (lent_.size() > kMaxLent || (lent_.size() > 1 && Bytes(lent_) > kMaxLentBytes)) {
+      lent_.front()->Drop(env_);
+      lent_.erase(lent_.begin());
+    }
+  }
   larges_.clear();
   descs_.clear();
+}
+
+bool RecvFramer::Recycle(const uint8_t* base, size_t byteLength) {
+  // Lent and batch buffers are alive (held here), so a view with the same base pointer and
+  // length is a view of that very buffer.
+  for (JsBuf* b : larges_) {
+    // Handed back from inside the onPdus call that delivers it (a command that completed at
+    // once): kept when the batch is cleared.
+    if (b->data() == base && byteLength == b->cap() && b->cap() >= kLargeThreshold) {
+      b->recycled = true;
+      return true;
+    }
+  }
+  for (size_t i = 0; i < lent_.size(); i++) {
+    JsBuf* b = lent_[i];
+    if (b->data() != base || byteLength != b->cap()) continue;
+    lent_.erase(lent_.begin() + static_cast<std::ptrdiff_t>(i));
+    Keep(b);
+    return true;
+  }
+  return false;
+}
+
+void RecvFramer::Keep(JsBuf* b) {
+  if (free_.size() < kMaxFree && Bytes(free_) + b->cap() <= kMaxFreeBytes) {
+    free_.push_back(b);
+  } else {
+    b->Drop(env_);
+  }
 }
 
 }  // namespace vtl

@@ -33,6 +33,8 @@ class JsBuf {
   bool exposed() const { return exposed_; }
   // Drops C++'s reference; JS views keep the memory alive as long as they need it.
   void Drop(napi_env env);
+  // JS handed it back while its batch was still being delivered: reuse it after the batch.
+  bool recycled = false;
 
  private:
   JsBuf(napi_ref ref, uint8_t* data, size_t cap) : ref_(ref), data_(data), cap_(cap) {}
@@ -75,12 +77,18 @@ class RecvFramer {
   const std::string& Error() const { return error_; }
   // True while a large data segment is being read into its own buffer.
   bool InLargePdu() const { return largePending_; }
+  // Bytes still missing from the large PDU being read (0 outside one).
+  size_t LargeMissing() const { return largePending_ ? large_.need - large_.fill : 0; }
 
   const std::vector<PduDesc>& Descs() const { return descs_; }
   const std::vector<JsBuf*>& Larges() const { return larges_; }
   JsBuf* Block() const { return block_; }
-  // Forgets the delivered batch, dropping the references to its large buffers.
+  // Forgets the delivered batch. Its large buffers are kept (strongly, a bounded number) as
+  // lent, so that JS can hand them back with Recycle once it no longer uses them.
   void ClearBatch();
+  // JS is done with the data segment `data` points into (a view of a lent large buffer): the
+  // buffer may be filled again by a later PDU. False when `base` is not a buffer lent here.
+  bool Recycle(const uint8_t* base, size_t byteLength);
 
  private:
   struct Large {
@@ -98,6 +106,10 @@ class RecvFramer {
   void StartLarge(size_t headerLength, uint32_t ahsLength, uint32_t dataLength, size_t total);
   void AdvanceLarge(size_t n);
   void Roll();
+  // A buffer for a large PDU of `need` bytes: a recycled one when one fits, else a new one.
+  JsBuf* TakeLarge(size_t need);
+  // Puts a recycled buffer on the free list, or drops it when the list is full.
+  void Keep(JsBuf* b);
 
   napi_env env_;
   bool headerDigest_ = false;
@@ -114,6 +126,8 @@ class RecvFramer {
   bool lastWasLarge_ = false;  // the last PDU completed went through a large buffer
   std::vector<PduDesc> descs_;
   std::vector<JsBuf*> larges_;
+  std::vector<JsBuf*> lent_;  // delivered large buffers JS may recycle, oldest first
+  std::vector<JsBuf*> free_;  // recycled large buffers ready for reuse
   std::string error_;
 };
 

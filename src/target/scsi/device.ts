@@ -65,6 +65,11 @@ function uaPriority(code: SenseCode): number {
 }
 
 export class ScsiDevice<D> implements LogicalUnit, SpcCore {
+  /**
+   * Handlers parse Data-Out (MODE/LOG SELECT, PERSISTENT RESERVE OUT) or copy it (WRITE through
+   * the image's write-behind) before they settle; none keeps a view of it.
+   */
+  readonly releasesDataOut = true;
   readonly deviceType: number;
   readonly identity: DeviceIdentity;
   readonly logger: Logger;

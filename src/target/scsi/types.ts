@@ -88,6 +88,12 @@ export type ResetKind = 'lun-reset' | 'target-warm-reset' | 'target-cold-reset';
 export interface LogicalUnit {
   /** Peripheral device type, for REPORT LUNS consumers and logs. */
   readonly deviceType: number;
+  /**
+   * True when the unit keeps nothing of `task.dataOut` (no reference, no view) once the result
+   * of `execute` has settled: the target may then reuse that memory for later PDUs. Units
+   * without it keep their Data-Out buffers as long as they like.
+   */
+  readonly releasesDataOut?: boolean;
   execute(task: ScsiTask): ScsiResponse | Promise<ScsiResponse>;
   /** A new I_T nexus logged in: SPC-4 6.4 — it gets a POWER ON unit attention. */
   nexusAdded(nexus: Nexus): void;

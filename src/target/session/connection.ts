@@ -159,6 +159,10 @@ export class IscsiConnection implements ConnectionHandler, SessionConnection {
     }
   }
 
+  releaseData(data: Buffer): void {
+    this.transport.releaseData?.(data);
+  }
+
   nextStatSN(): number {
     const v = this.statSN;
     this.statSN = (v + 1) >>> 0;

@@ -264,15 +264,28 @@ export class Session {
     try {
       result = lu.execute(scsiTask);
     } catch (err) {
-      return this.complete(task, this.failure(err));
+      return this.settled(task, lu, this.failure(err));
     }
     if (result instanceof Promise) {
       return result.then(
-        (r) => this.complete(task, r),
-        (err: unknown) => this.complete(task, this.failure(err)),
+        (r) => this.settled(task, lu, r),
+        (err: unknown) => this.settled(task, lu, this.failure(err)),
       );
     }
-    this.complete(task, result);
+    this.settled(task, lu, result);
+  }
+
+  /**
+   * The logical unit has answered: complete the task, then give large Data-Out buffers back to
+   * the transport for reuse when the unit keeps nothing of them (`send` has copied or written
+   * whatever the response referenced by then).
+   */
+  private settled(task: Task, lu: LogicalUnit, response: ScsiResponse): void {
+    this.complete(task, response);
+    if (task.write && lu.releasesDataOut === true) {
+      const conn = this.conn;
+      if (conn.releaseData) task.releaseDataOut((data) => conn.releaseData!(data));
+    }
   }
 
   private failure(err: unknown): ScsiResponse {

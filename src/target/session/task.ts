@@ -91,6 +91,15 @@ export class Task {
   }
 
   /**
+   * Hands every Data-Out segment to `release` and forgets them: for a logical unit that keeps
+   * nothing of its Data-Out once it has answered (LogicalUnit.releasesDataOut).
+   */
+  releaseDataOut(release: (data: Buffer) => void): void {
+    for (const chunk of this.chunks) release(chunk);
+    this.chunks.length = 0;
+  }
+
+  /**
    * Starts write data collection from the command PDU (RFC 7143 4.2.5.1): immediate data,
    * then an unsolicited burst unless F was set or InitialR2T=Yes. Returns the R2Ts to send now.
    */

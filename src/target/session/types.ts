@@ -27,6 +27,8 @@ export interface SessionConnection {
   /** The initiator's MaxRecvDataSegmentLength: no PDU we send carries more data. */
   readonly maxSendSegment: number;
   send(header: Buffer, data?: Buffer | null): void;
+  /** Optional: a received data segment is no longer used; its memory may be reused. */
+  releaseData?(data: Buffer): void;
   /** Takes the next StatSN for a status-bearing PDU. */
   nextStatSN(): number;
   /** The StatSN the next status will carry, for PDUs that do not advance it (R2T, NOP-In ping). */

@@ -32,8 +32,13 @@ export declare class NativeConnection {
   meta(): Uint32Array;
   setDigests(header: boolean, data: boolean): void;
   setMaxRecvDataSegmentLength(bytes: number): void;
-  /** `header` is copied; `data` is referenced until written (copied if small). */
+  /** `header` is copied; `data` is written at once or copied: it is not referenced afterwards. */
   send(header: Buffer, data: Buffer | null): boolean;
+  /**
+   * JS no longer uses `data`, a view of a buffer `onPdus` delivered in `larges`: the buffer may
+   * be filled by a later PDU. False (and nothing happens) for any other buffer.
+   */
+  recycle(data: Buffer): boolean;
   writableLength(): number;
   pause(): void;
   resume(): void;

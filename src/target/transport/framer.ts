@@ -27,6 +27,12 @@ const OFFSET_TOTAL_AHS_LENGTH = 4;
 const OFFSET_DATA_SEGMENT_LENGTH = 5;
 const MAX_HEADER_LENGTH = BHS_LENGTH + 255 * 4 + DIGEST_LENGTH;
 const ZERO_PAD = Buffer.alloc(3);
+/** Data segments at least this long that span pushes get a recyclable buffer (see `release`). */
+const RECYCLE_THRESHOLD = 64 * 1024;
+/** Delivered buffers remembered for `release`, and released ones kept for reuse. */
+const MAX_LENT_BUFFERS = 8;
+const MAX_SPARE_BUFFERS = 4;
+const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 
 export function pad4(n: number): number {
   return (n + 3) & ~3;
@@ -80,6 +86,9 @@ export class PduFramer {
   private scratchFill = 0;
   private pending: PendingData | null = null;
   private failure: VtlError | null = null;
+  /** Large data buffers delivered (oldest first) and ones handed back for reuse; see `release`. */
+  private readonly lent: Buffer[] = [];
+  private readonly spare: Buffer[] = [];
 
   /** Applies from the next PDU boundary: a PDU already begun keeps the settings it began with. */
   setDigests(header: boolean, data: boolean): void {
@@ -213,10 +222,43 @@ export class PduFramer {
       out.push(this.finishData(bhs, ahs, bytes.subarray(off, off + total), length, digest));
       return off + total;
     }
-    const buf = Buffer.allocUnsafe(total);
+    const buf = this.takeBuffer(total);
     const n = bytes.copy(buf, 0, off);
     this.pending = { bhs, ahs, length, buf, fill: n, digest };
     return bytes.length;
+  }
+
+  /**
+   * The owner no longer uses `data` (the data segment of a PDU this framer returned, or a view
+   * of it): its buffer may be filled by a later PDU. Only large segments gathered across pushes
+   * have buffers of their own; anything else is ignored. Reuse saves allocating a new buffer per
+   * large PDU, each of which V8 counts as external memory and answers with full collections.
+   */
+  release(data: Buffer): void {
+    const i = this.lent.findIndex((b) => b.buffer === data.buffer);
+    if (i < 0) return;
+    const [b] = this.lent.splice(i, 1);
+    const spareBytes = this.spare.reduce((n, x) => n + x.length, 0);
+    if (this.spare.length < MAX_SPARE_BUFFERS && spareBytes + b.length <= MAX_SPARE_BYTES) this.spare.push(b);
+  }
+
+  private takeBuffer(total: number): Buffer {
+    if (total < RECYCLE_THRESHOLD) return Buffer.allocUnsafe(total);
+    let whole: Buffer | undefined;
+    for (let i = this.spare.length - 1; i >= 0; i--) {
+      const b = this.spare[i];
+      // Fits without wasting more than the request.
+      if (b.length >= total && b.length <= 2 * total) {
+        whole = b;
+        this.spare.splice(i, 1);
+        break;
+      }
+    }
+    // Its own ArrayBuffer (allocUnsafe pools only small sizes), so `release` can recognise it.
+    whole ??= Buffer.allocUnsafe(total);
+    this.lent.push(whole);
+    if (this.lent.length > MAX_LENT_BUFFERS) this.lent.shift();
+    return whole.subarray(0, total);
   }
 
   private finishData(bhs: Buffer, ahs: Buffer | null, seg: Buffer, length: number, digest: boolean): Pdu {

@@ -107,6 +107,10 @@ class NativeConnection implements Connection {
     return this.raw.send(header, data ?? null);
   }
 
+  releaseData(data: Buffer): void {
+    this.raw.recycle(data);
+  }
+
   get writableLength(): number {
     return this.raw.writableLength();
   }

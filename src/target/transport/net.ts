@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { VtlError } from '../../util/errors.js';
 import { PduFramer, encodePdu } from './framer.js';
+import { SendRing } from './send-ring.js';
 import type { Connection, ConnectionHandler, Listener, Portal, Pdu, Transport } from './types.js';
 
 /** Above this many queued bytes `send` returns false; `onDrain` follows once it is written. */
@@ -23,9 +24,10 @@ class NetConnection implements Connection {
   readonly localPort: number;
   private handler: ConnectionHandler | null = null;
   private readonly framer = new PduFramer();
+  private readonly ring = new SendRing();
+  private readonly released = (): void => this.ring.release();
   private headerDigest = false;
   private dataDigest = false;
-  private inBatch = false;
   private needDrain = false;
   private ending = false;
   private closed = false;
@@ -62,19 +64,25 @@ class NetConnection implements Connection {
     if (this.closed || this.ending || this.socket.destroyed) return false;
     const pieces = encodePdu(header, data, this.headerDigest, this.dataDigest);
     const socket = this.socket;
-    if (this.inBatch) {
-      for (const piece of pieces) socket.write(piece);
-    } else {
-      // One PDU outside a batch: its pieces still leave in one writev.
-      socket.cork();
-      for (const piece of pieces) socket.write(piece);
-      socket.uncork();
-    }
+    // The socket keeps what it is given until written, and the caller may reuse its buffers as
+    // soon as send returns: the PDU is copied, into the ring when it fits (its region is free
+    // again once written), else into a buffer of its own.
+    const total = pieces.reduce((n, p) => n + p.length, 0);
+    const region = this.ring.take(total);
+    const copy = region ?? Buffer.allocUnsafe(total);
+    let at = 0;
+    for (const piece of pieces) at += piece.copy(copy, at);
+    if (region) socket.write(copy, this.released);
+    else socket.write(copy);
     if (socket.writableLength > SEND_HIGH_WATER_MARK) {
       this.needDrain = true;
       return false;
     }
     return true;
+  }
+
+  releaseData(data: Buffer): void {
+    this.framer.release(data);
   }
 
   get writableLength(): number {
@@ -120,12 +128,10 @@ class NetConnection implements Connection {
       error = err as VtlError;
     }
     if (batch.length > 0) {
-      this.inBatch = true;
       this.socket.cork();
       try {
         handler.onPdus(batch);
       } finally {
-        this.inBatch = false;
         this.socket.uncork();
       }
     }

@@ -58,10 +58,18 @@ export interface Connection {
   /**
    * Queues one PDU. `header` is the BHS followed by any AHS, with DataSegmentLength already set
    * to `data.length`; padding and digests are added here. PDUs queued during one `onPdus`
-   * callback go out together in one gathered write. Returns false once more than the high
-   * water mark is queued (the PDU is still queued); `onDrain` follows.
+   * callback go out together in one gathered write (a large data segment may leave at once,
+   * after what was queued before it). Neither buffer is referenced once `send` returns: the
+   * caller may reuse their memory (a read-ahead window, for instance). Returns false once more
+   * than the high water mark is queued (the PDU is still queued); `onDrain` follows.
    */
   send(header: Buffer, data?: Buffer | null): boolean;
+  /**
+   * Optional: the owner no longer uses `data`, the data segment of a PDU this connection
+   * delivered, nor any view of it; its memory may be filled by a later PDU. Saves allocating
+   * (and garbage collecting) a buffer per large PDU. Any other buffer is ignored.
+   */
+  releaseData?(data: Buffer): void;
   /** Bytes queued and not yet written to the socket. */
   readonly writableLength: number;
   /** Stop reading from the socket (receive backpressure); `resume` starts again. */

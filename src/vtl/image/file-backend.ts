@@ -69,15 +69,21 @@ class FileCartridgeStore implements CartridgeStore {
   }
 
   async read(name: string, offset: number, length: number): Promise<Buffer> {
-    const fh = await this.handle(name, false);
     const buf = Buffer.allocUnsafe(length);
+    const got = await this.readInto(name, offset, buf);
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
+  async readInto(name: string, offset: number, target: Buffer): Promise<number> {
+    const fh = await this.handle(name, false);
+    const length = target.length;
     let got = 0;
     while (got < length) {
-      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      const { bytesRead } = await fh.read(target, got, length - got, offset + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return got === length ? buf : buf.subarray(0, got);
+    return got;
   }
 
   async append(name: string, data: Buffer | readonly Buffer[]): Promise<void> {

@@ -16,11 +16,8 @@
  *       24     4  reserved (0)
  *       28     4  CRC32C over bytes 0..27 and the payload
  */
-import { createRequire } from 'node:module';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
-
-const require = createRequire(import.meta.url);
-const crc32c = require('fast-crc32c') as { calculate(data: Buffer | string, initial?: number): number };
+import { crc32c as crc } from '../../target/transport/crc32c.js';
 
 export const RECORD_MAGIC = 0x56544c52; // 'VTLR'
 export const RECORD_FORMAT_VERSION = 1;
@@ -57,13 +54,13 @@ export interface RecordHeader {
 }
 
 export function crc32cOf(data: Buffer, initial = 0): number {
-  return crc32c.calculate(data, initial) >>> 0;
+  return crc(data, initial);
 }
 
 /** CRC32C of a record: header bytes before the CRC field, then the payload. */
 export function recordCrc(header: Buffer, payload: Buffer): number {
-  const h = crc32c.calculate(header.subarray(0, RecordOffset.crc), 0);
-  return payload.length === 0 ? h >>> 0 : crc32c.calculate(payload, h) >>> 0;
+  const h = crc(header.subarray(0, RecordOffset.crc), 0);
+  return payload.length === 0 ? h : crc(payload, h);
 }
 
 /**

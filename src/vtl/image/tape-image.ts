@@ -11,6 +11,7 @@ import type { Logger } from '../../util/log.js';
 import type {
   CartridgeMeta,
   CartridgeStore,
+  ReadOptions,
   ReadResult,
   SpaceResult,
   TapeImage,
@@ -171,13 +172,20 @@ export class ChunkedTapeImage implements TapeImage {
     });
   }
 
-  read(): Promise<ReadResult> {
+  read(options?: ReadOptions): Promise<ReadResult> {
+    const transient = options?.transient === true;
     return this.run(async (): Promise<ReadResult> => {
       await this.writeBehind.drain();
       // SSC-4 4.2.6: at EOD the read ends with BLANK CHECK and the position does not change.
       if (this.pos >= this.count) return { kind: 'eod' };
       const chunkEnd = this.chunkSizes[this.posChunk - 1] ?? 0;
-      const rec = await this.readAhead.readRecord(this.posChunk, this.posOffset, this.pos, chunkEnd);
+      const rec = await this.readAhead.readRecord(
+        this.posChunk,
+        this.posOffset,
+        this.pos,
+        chunkEnd,
+        transient,
+      );
       this.pos++;
       this.posOffset += rec.size;
       if (this.posOffset >= this.chunkSizes[this.posChunk - 1] && this.posChunk < this.chunkSizes.length) {

@@ -61,6 +61,11 @@ export interface TapePosition {
   readonly beyondEarlyWarning: boolean;
 }
 
+export interface ReadOptions {
+  /** The caller is done with the data before its next call on the image (see `read`). */
+  readonly transient?: boolean;
+}
+
 /** What the head finds when reading forward. */
 export type ReadResult =
   { readonly kind: 'data'; readonly data: Buffer } | { readonly kind: 'filemark' } | { readonly kind: 'eod' };
@@ -95,6 +100,11 @@ export interface CartridgeStore {
   size(name: string): Promise<number>;
   /** Reads up to `length` bytes at `offset` (fewer at end of file). */
   read(name: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional: reads up to `target.length` bytes at `offset` into `target` and resolves with
+   * how many were read (fewer at end of file). Lets read-ahead reuse its window buffers.
+   */
+  readInto?(name: string, offset: number, target: Buffer): Promise<number>;
   /** Appends bytes at the end of a file, creating it when absent. */
   append(name: string, data: Buffer | readonly Buffer[]): Promise<void>;
   /** Cuts a file to `length` bytes. */
@@ -130,8 +140,12 @@ export interface TapeImage {
   /** LOCATE to the BOP side of file `fileNumber` (just after filemark fileNumber-1), IBM semantics. */
   locateFile(fileNumber: number): Promise<SpaceResult>;
 
-  /** Reads the object at the head and moves past it (not at EOD: the head stays). */
-  read(): Promise<ReadResult>;
+  /**
+   * Reads the object at the head and moves past it (not at EOD: the head stays). With
+   * `transient`, the data may be a view of memory the image reuses for later reads: it is
+   * valid until the next call on this image (the SSC READ handler has sent it by then).
+   */
+  read(options?: ReadOptions): Promise<ReadResult>;
   /**
    * SPACE over blocks (SSC-4 7.8): count > 0 forward, < 0 backward. Forward stops after a
    * filemark (EOM side) with stop='filemark'; backward stops before it (BOP side).

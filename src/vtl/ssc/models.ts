@@ -190,20 +190,32 @@ export function findDriveModel(key: string = DEFAULT_DRIVE_MODEL): DriveModel {
 
 /** Generation and WORM-ness of a cartridge; null for a cleaning cartridge. */
 export function mediaGeneration(media: MediaType): { generation: number; worm: boolean } | null {
-  const m = /^LTO(\d)(-WORM)?$/.exec(media);
-  return m ? { generation: Number(m[1]), worm: m[2] !== undefined } : null;
+  // Pure and asked on every medium-access command (requireImage): answered once per type.
+  let g = generationCache.get(media);
+  if (g === undefined) {
+    const m = /^LTO(\d)(-WORM)?$/.exec(media);
+    g = m ? Object.freeze({ generation: Number(m[1]), worm: m[2] !== undefined }) : null;
+    generationCache.set(media, g);
+  }
+  return g;
 }
+const generationCache = new Map<MediaType, { generation: number; worm: boolean } | null>();
 
 /** The density a cartridge of this type is recorded in (its own generation's format). */
 export function mediaDensity(media: MediaType): DensityInfo | null {
-  const g = mediaGeneration(media);
-  if (!g) return null;
-  return (
-    Object.values(DENSITIES).find(
-      (d) => d.cartridgeGeneration === g.generation && d.code !== DENSITIES.LTOM8.code,
-    ) ?? null
-  );
+  let d = densityCache.get(media);
+  if (d === undefined) {
+    const g = mediaGeneration(media);
+    d = g
+      ? (Object.values(DENSITIES).find(
+          (x) => x.cartridgeGeneration === g.generation && x.code !== DENSITIES.LTOM8.code,
+        ) ?? null)
+      : null;
+    densityCache.set(media, d);
+  }
+  return d;
 }
+const densityCache = new Map<MediaType, DensityInfo | null>();
 
 /** What a drive can do with a cartridge type (LTO compatibility rules above). */
 export function mediaAccess(

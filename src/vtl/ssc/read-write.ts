@@ -51,7 +51,9 @@ async function readVariable(
   length: number,
   sili: boolean,
 ): Promise<HandlerResult> {
-  const r = await image.read();
+  // Transient: the block goes out in this command's Data-In (the transport copies or writes it
+  // before returning), so the image may reuse its read-ahead memory.
+  const r = await image.read({ transient: true });
   if (r.kind === 'filemark') {
     // The head is now on the EOM side of the filemark; nothing was transferred.
     throw new SenseError(SENSE.FILEMARK_DETECTED, { filemark: true, information: length });

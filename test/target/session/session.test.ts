@@ -214,3 +214,95 @@ describe('session sequencing', () => {
     expect(executed).toEqual([4]);
   });
 });
+
+describe('Data-Out buffer release', () => {
+  /** A WRITE with immediate data to a unit that answers after a tick; `releases` opts in. */
+  async function writeOnce(releases: boolean | undefined) {
+    const events: string[] = [];
+    let seen: Buffer | null = null;
+    const lu: LogicalUnit = {
+      deviceType: 1,
+      releasesDataOut: releases,
+      execute: async (t: ScsiTask) => {
+        seen = t.dataOut;
+        events.push('execute');
+        await new Promise((r) => setTimeout(r, 1));
+        events.push('answered');
+        return { status: ScsiStatus.GOOD };
+      },
+      nexusAdded() {},
+      nexusRemoved() {},
+      reset() {},
+      close: () => Promise.resolve(),
+    };
+    class ReleasingConnection extends FakeConnection {
+      readonly released: Buffer[] = [];
+      override send(header: Buffer): void {
+        events.push('send');
+        super.send(header);
+      }
+      releaseData(data: Buffer): void {
+        events.push('release');
+        this.released.push(data);
+      }
+    }
+    const target: TargetConfig = { name: 'iqn.2024-01.x:t', luns: new Map([[0, lu]]) };
+    const queue = new LuQueue();
+    const host: SessionHost = {
+      logger: silentLogger,
+      limits: { commandWindow: 4, maxTransferLength: 1 << 20 },
+      queueFor: () => queue,
+      targetContext: () => ({ name: target.name, portalGroupTag: 1, luns: () => [0] }),
+      unsupportedLun: new UnsupportedLun(),
+      sessionsOf: () => [],
+      sendTargets: () => [],
+      sessionClosed: () => undefined,
+      coldReset: () => undefined,
+    };
+    const conn = new ReleasingConnection();
+    const params = { ...defaultParams(DEFAULT_TARGET_OFFER), immediateData: true, initialR2T: false };
+    const session = new Session(
+      host,
+      conn,
+      1,
+      1,
+      params,
+      target,
+      buildNexus('iqn.2024-01.x:i', 1, target.name, 1),
+      100,
+    );
+    const data = Buffer.alloc(512, 0x5a);
+    const bhs = encodeScsiCommand(
+      {
+        immediate: false,
+        final: true,
+        read: false,
+        write: true,
+        attribute: 1,
+        lun: 0,
+        itt: 1,
+        expectedLength: data.length,
+        cmdSN: 100,
+        expStatSN: 0,
+        cdb: Buffer.from([0x0a, 0, 0, 2, 0, 0]),
+      },
+      data.length,
+    );
+    session.dispatch({ bhs, ahs: null, data, dataDigestError: false } satisfies Pdu);
+    while (!events.includes('send')) await new Promise((r) => setTimeout(r, 1));
+    return { events, released: conn.released, data, seen: seen as Buffer | null };
+  }
+
+  it('hands the Data-Out back once the unit has answered and the response is sent', async () => {
+    const { events, released, data, seen } = await writeOnce(true);
+    expect(seen).toBe(data);
+    expect(events).toEqual(['execute', 'answered', 'send', 'release']);
+    expect(released).toEqual([data]);
+  });
+
+  it('keeps it for a unit that does not promise to let it go', async () => {
+    const { events, released } = await writeOnce(undefined);
+    expect(events).toEqual(['execute', 'answered', 'send']);
+    expect(released).toEqual([]);
+  });
+});

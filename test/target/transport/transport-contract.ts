@@ -348,6 +348,63 @@ export function describeTransport(name: string, factory: () => Transport): void 
       expect(c.pdus.every((p) => p.data?.equals(chunk))).toBe(true);
     });
 
+    it('keeps no reference to sent data: the caller may overwrite it at once', async () => {
+      const { port, accepted } = await start();
+      const c = await connect(port);
+      c.socket.pause();
+      const s = await accepted;
+      const expected: Buffer[] = [];
+      const scratch = Buffer.allocUnsafe(MiB);
+      // Until the kernel's socket buffer is full and the transport itself queues.
+      for (let i = 0; i < 8 || s.conn.writableLength === 0; i++) {
+        if (i > 200) throw new Error('the send queue never filled');
+        // Large (written or copied at once) and small (copied) segments, reused after send.
+        const length = i % 2 === 0 ? MiB : 3000;
+        patternData(length, i).copy(scratch);
+        expected.push(Buffer.from(scratch.subarray(0, length)));
+        s.conn.send(
+          makeHeader({ opcode: 0x25, itt: i, ahsWords: 0, data: expected[i] }),
+          scratch.subarray(0, length),
+        );
+        scratch.fill(0xee);
+      }
+      c.socket.resume();
+      const got = await c.waitFor(expected.length);
+      got.forEach((p, i) => expect(p.data?.equals(expected[i])).toBe(true));
+    });
+
+    it('fills a released large data buffer again, and only a released one', async () => {
+      const { port, accepted } = await start((s) => s.conn.setMaxRecvDataSegmentLength(512 * 1024));
+      const c = await connect(port);
+      const s = await accepted;
+      const seen: Pdu[] = [];
+      /** Sends one 300 KB PDU in two writes, so it is gathered across reads. */
+      const sendSplit = async (itt: number): Promise<Pdu> => {
+        const bytes = wire({ opcode: 5, itt, ahsWords: 0, data: patternData(300_000, itt) }, false, false);
+        c.socket.write(bytes.subarray(0, 1000));
+        await tick(20);
+        c.socket.write(bytes.subarray(1000));
+        while (s.batches.flat().length <= seen.length) await tick(5);
+        const pdu = s.batches.flat()[seen.length];
+        seen.push(pdu);
+        expect(pdu.data?.equals(patternData(300_000, itt))).toBe(true);
+        return pdu;
+      };
+      const first = await sendSplit(1);
+      s.conn.releaseData?.(first.data!);
+      const second = await sendSplit(2);
+      expect(second.data!.buffer).toBe(first.data!.buffer);
+      // Not released: the next PDU gets other memory, and `second` keeps its bytes.
+      const third = await sendSplit(3);
+      expect(third.data!.buffer).not.toBe(second.data!.buffer);
+      expect(second.data!.equals(patternData(300_000, 2))).toBe(true);
+      // Anything that is not a delivered large buffer is ignored.
+      s.conn.releaseData?.(Buffer.alloc(300_000));
+      s.conn.releaseData?.(third.data!.subarray(0, 10));
+      const fourth = await sendSplit(4);
+      expect(fourth.data!.buffer).toBe(third.data!.buffer);
+    });
+
     it('stops delivering while paused and resumes', async () => {
       const { port, accepted } = await start((s) => s.conn.pause());
       const c = await connect(port);
