@@ -1,22 +1,35 @@
 #!/usr/bin/env node
 /**
  * The `vtl` command. `vtl serve` runs a library server from a JSON config (or the embedded
- * defaults); later subcommands talk to a running server.
+ * defaults); `status`, `cartridge` and `mailslot` talk to a running server's management API.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { VtlError } from '../util/errors.js';
 import { serve } from './serve.js';
+import { cartridgeCommand } from './commands/cartridge.js';
+import { CONNECTION_HELP } from './commands/common.js';
+import { mailslotCommand } from './commands/mailslot.js';
+import { statusCommand } from './commands/status.js';
 
 const USAGE = `usage: vtl <command> [options]
 
 commands:
   serve [--config FILE] [--data-dir DIR] [--portal HOST:PORT]... [--transport native|net]
-        [--log-level debug|info|warn|error]
+        [--log-level debug|info|warn|error] [--api-listen HOST:PORT]
         Run the virtual tape library as an iSCSI target. Without --config it uses the
         embedded defaults: data in ./vtl-data, iSCSI on 127.0.0.1:3260, two LTO-8 drives
-        (LUNs 1 and 2) with blank cartridges E01001L8 and E01002L8 loaded.
+        (LUNs 1 and 2) with blank cartridges E01001L8 and E01002L8 loaded. The management
+        API listens on 127.0.0.1:3270 (config "management": {host, port, token}; a token is
+        required off loopback); --api-listen overrides host and port.
+  status
+        The library, its drives and (with a changer) every element and its cartridge.
+  cartridge create BARCODE|RANGE... [--vault] | cartridge list | cartridge delete BARCODE
+        Create cartridges in free slots (or the vault), list them, delete one.
+  mailslot insert BARCODE [--slot N] | mailslot remove BARCODE|--slot N
+        Put a cartridge from the vault into a mailslot, or take one out to the vault.
 
+${CONNECTION_HELP}
 options:
   -h, --help      this text
   -v, --version   the package version
@@ -48,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         portal: { type: 'string', multiple: true },
         transport: { type: 'string' },
         'log-level': { type: 'string' },
+        'api-listen': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -62,8 +76,12 @@ export async function main(argv: string[]): Promise<number> {
       portals: values.portal,
       transport: values.transport,
       logLevel: values['log-level'],
+      apiListen: values['api-listen'],
     });
   }
+  if (command === 'status') return statusCommand(rest);
+  if (command === 'cartridge') return cartridgeCommand(rest);
+  if (command === 'mailslot') return mailslotCommand(rest);
   process.stderr.write(`vtl: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   return 2;
 }

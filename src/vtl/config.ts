@@ -114,6 +114,30 @@ export const iscsiSchema = z
   })
   .strict();
 
+/** True for addresses that only this machine can reach (the API then needs no token). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The management API `vtl serve` runs next to the library (src/cli/api): loopback only by
+ * default; bound anywhere else it refuses to start without a bearer token (issue 3 'Management
+ * API'). Port 3270 sits next to iSCSI's 3260; 0 picks a free port.
+ */
+export const managementSchema = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(3270),
+    /** Bearer token every request must carry (`Authorization: Bearer <token>`). */
+    token: z.string().min(16, 'a management token is at least 16 characters').max(512).optional(),
+  })
+  .strict()
+  .refine((m) => m.token !== undefined || isLoopbackHost(m.host), {
+    message: 'a management API bound to a non-loopback address needs a token',
+    path: ['token'],
+  });
+
 export const libraryConfigSchema = z
   .object({
     dataDir: z.string().min(1).default('./vtl-data'),
@@ -143,6 +167,7 @@ export const libraryConfigSchema = z
       .refine((a) => !a.mutualChap || a.chap, { message: 'mutualChap needs chap', path: ['mutualChap'] })
       .default({}),
     iscsi: iscsiSchema.default(iscsiSchema.parse({})),
+    management: managementSchema.default(() => managementSchema.parse({})),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()
@@ -166,6 +191,7 @@ export type LibraryConfigInput = z.input<typeof libraryConfigSchema>;
 export type LibraryConfig = z.output<typeof libraryConfigSchema>;
 export type DriveConfig = z.output<typeof driveSchema>;
 export type ChangerConfig = z.output<typeof changerSchema>;
+export type ManagementConfig = z.output<typeof managementSchema>;
 
 /** Validates a configuration object; errors name every wrong key (and the file when given). */
 export function parseLibraryConfig(input: unknown, source?: string): LibraryConfig {

@@ -30,7 +30,7 @@ function vtl(args: string[]): ChildProcess {
 
 /** Starts `vtl serve` and waits for its "listening" log line to learn the port. */
 async function serve(args: string[]): Promise<Running> {
-  const child = vtl(['serve', '--portal', '127.0.0.1:0', ...args]);
+  const child = vtl(['serve', '--portal', '127.0.0.1:0', '--api-listen', '127.0.0.1:0', ...args]);
   let err = '';
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   const port = await new Promise<number>((res, rej) => {

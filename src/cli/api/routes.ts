@@ -1,0 +1,203 @@
+/**
+ * The management API's routes as data (issue 3 'Management API', 'Operator actions'): method,
+ * path pattern, and a handler from the request's parameters and JSON body to a status and body.
+ * Bodies are validated with zod; every refusal throws (see errors.ts).
+ */
+import { z } from 'zod';
+import { VtlError } from '../../util/errors.js';
+import { validateBarcode } from '../../vtl/inventory/barcode.js';
+import type { Inventory } from '../../vtl/inventory/inventory.js';
+import type { VirtualLibrary } from '../../vtl/library.js';
+import { ApiError } from './errors.js';
+import type { CartridgeListView, CartridgeResultView, DeletedView, StatusView } from './types.js';
+import { cartridgeView, locationView, statusView } from './views.js';
+
+export interface RouteContext {
+  library: VirtualLibrary;
+  params: Record<string, string>;
+  /** The parsed JSON body; undefined when the request had none. */
+  body: unknown;
+}
+
+export interface RouteAnswer {
+  status: number;
+  body: unknown;
+}
+
+export interface Route {
+  name: string;
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path below /api/v1; ':name' segments become params. */
+  path: string;
+  /** True when the route reads a JSON body. */
+  body: boolean;
+  handler(ctx: RouteContext): Promise<RouteAnswer> | RouteAnswer;
+}
+
+/** 1-based element numbers on the wire, as `mtx` and the panel count. */
+const elementNumber = z.number().int().min(1).max(65535);
+
+const createBody = z
+  .object({
+    /** Barcodes and ranges 'E01001L8..E01020L8'. */
+    barcodes: z.union([z.string().min(1), z.array(z.string().min(1)).min(1).max(1000)]),
+    to: z.enum(['slots', 'vault']).optional(),
+  })
+  .strict();
+
+const insertBody = z.object({ barcode: z.string(), mailslot: elementNumber.optional() }).strict();
+
+const removeBody = z
+  .object({ barcode: z.string().optional(), mailslot: elementNumber.optional() })
+  .strict()
+  .refine((b) => (b.barcode === undefined) !== (b.mailslot === undefined), {
+    message: 'give either "barcode" or "mailslot", not both',
+  });
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === undefined) throw new VtlError('ERR_INVALID_ARGUMENT', 'this request needs a JSON body');
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => {
+    const key = i.path.length ? `${i.path.map(String).join('.')}: ` : '';
+    const message =
+      i.code === 'unrecognized_keys'
+        ? `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`
+        : i.message;
+    return key + message;
+  });
+  throw new VtlError('ERR_INVALID_ARGUMENT', `invalid request body: ${issues.join('; ')}`);
+}
+
+/** The inventory, or 409 naming what is missing: a library without changer has no slots. */
+function inventoryOf(library: VirtualLibrary): Inventory {
+  if (!library.inventory) {
+    throw new VtlError(
+      'ERR_STATE',
+      'this library has no medium changer (no "changer" section in its config): there are no slots, mailslots or inventory to manage',
+    );
+  }
+  return library.inventory;
+}
+
+export const ROUTES: readonly Route[] = [
+  {
+    name: 'status',
+    method: 'GET',
+    path: '/status',
+    body: false,
+    handler: ({ library }) => ({ status: 200, body: statusView(library) satisfies StatusView }),
+  },
+  {
+    name: 'list cartridges',
+    method: 'GET',
+    path: '/cartridges',
+    body: false,
+    handler: ({ library }) => {
+      const inv = inventoryOf(library);
+      return {
+        status: 200,
+        body: { cartridges: inv.list().map((r) => cartridgeView(r, inv)) } satisfies CartridgeListView,
+      };
+    },
+  },
+  {
+    name: 'create cartridges',
+    method: 'POST',
+    path: '/cartridges',
+    body: true,
+    handler: async ({ library, body }) => {
+      const inv = inventoryOf(library);
+      const req = parseBody(createBody, body);
+      const created = await inv.createCartridges(req.barcodes, { to: req.to ?? 'slots' });
+      return {
+        status: 201,
+        body: { cartridges: created.map((r) => cartridgeView(r, inv)) } satisfies CartridgeListView,
+      };
+    },
+  },
+  {
+    name: 'delete cartridge',
+    method: 'DELETE',
+    path: '/cartridges/:barcode',
+    body: false,
+    handler: async ({ library, params }) => {
+      const inv = inventoryOf(library);
+      const barcode = validateBarcode(params.barcode);
+      const from = inv.cartridge(barcode)?.location;
+      await inv.deleteCartridge(barcode);
+      return {
+        status: 200,
+        body: { deleted: { barcode, from: locationView(from!, inv) } } satisfies DeletedView,
+      };
+    },
+  },
+  {
+    name: 'insert into mailslot',
+    method: 'POST',
+    path: '/mailslots/insert',
+    body: true,
+    handler: async ({ library, body }) => {
+      const inv = inventoryOf(library);
+      const req = parseBody(insertBody, body);
+      const rec = await inv.insertIntoMailslot(
+        validateBarcode(req.barcode),
+        req.mailslot !== undefined ? { mailslot: req.mailslot - 1 } : {},
+      );
+      return { status: 200, body: { cartridge: cartridgeView(rec, inv) } satisfies CartridgeResultView };
+    },
+  },
+  {
+    name: 'remove from mailslot',
+    method: 'POST',
+    path: '/mailslots/remove',
+    body: true,
+    handler: async ({ library, body }) => {
+      const inv = inventoryOf(library);
+      const req = parseBody(removeBody, body);
+      const rec = await inv.removeFromMailslot(
+        req.barcode !== undefined ? validateBarcode(req.barcode) : { mailslot: req.mailslot! - 1 },
+      );
+      return { status: 200, body: { cartridge: cartridgeView(rec, inv) } satisfies CartridgeResultView };
+    },
+  },
+];
+
+/** Finds the route for a path below the prefix; 404 for no path, 405 for a path without the method. */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } {
+  const segments = path.split('/').filter(Boolean);
+  const allowed: string[] = [];
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, segments);
+    if (!params) continue;
+    if (route.method === method) return { route, params };
+    allowed.push(route.method);
+  }
+  if (allowed.length > 0) {
+    throw new ApiError(
+      405,
+      'ERR_METHOD_NOT_ALLOWED',
+      `${method} is not allowed here; use ${allowed.join(', ')}`,
+      {
+        allow: allowed.join(', '),
+      },
+    );
+  }
+  throw new ApiError(404, 'ERR_NOT_FOUND', `no such API route: ${method} ${path}`);
+}
+
+function matchPath(pattern: string, segments: string[]): Record<string, string> | null {
+  const parts = pattern.split('/').filter(Boolean);
+  if (parts.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (const [i, part] of parts.entries()) {
+    if (part.startsWith(':')) {
+      try {
+        params[part.slice(1)] = decodeURIComponent(segments[i]);
+      } catch {
+        return null;
+      }
+    } else if (part !== segments[i]) return null;
+  }
+  return params;
+}

@@ -1,0 +1,93 @@
+/**
+ * Wire shapes of the management API (version 1), shared by the server (src/cli/api) and the
+ * `vtl` client commands. Elements are numbered from 1 here, as operators and mtx count them.
+ */
+import type { VtlErrorCode } from '../../util/errors.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** Codes an error body carries: the library's own, plus the HTTP layer's. */
+export type ApiErrorCode =
+  | VtlErrorCode
+  | 'ERR_NOT_FOUND' // no such route
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_UNAUTHORIZED'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_INTERNAL';
+
+export interface ApiErrorBody {
+  error: { code: ApiErrorCode; message: string };
+}
+
+/** Where a cartridge is: an element ('slot', 1-based number, SMC address) or the vault. */
+export type LocationView =
+  | { type: 'vault'; name: 'vault' }
+  | { type: 'slot' | 'mailslot' | 'drive' | 'transport'; number: number; address: number; name: string };
+
+export interface CartridgeView {
+  barcode: string;
+  mediaType: string;
+  location: LocationView;
+  /** The slot or mailslot a cartridge in a drive came from. */
+  home?: LocationView;
+  cleaningUsesLeft?: number;
+  /** Put into its mailslot by the operator (not exported by the robot). */
+  imported?: boolean;
+}
+
+export interface DriveView {
+  lun: number;
+  serial: string;
+  vendor: string;
+  product: string;
+  /** 'empty', 'loaded' (threaded, ready) or 'unloaded' (ejected, still in the drive). */
+  state: string;
+  /** Barcode of the cartridge in the drive, or null. */
+  cartridge: string | null;
+  position: {
+    partition: number;
+    objectNumber: number;
+    fileNumber: number;
+    bop: boolean;
+    eod: boolean;
+  } | null;
+  removalPrevented: boolean;
+}
+
+export interface ElementView {
+  type: 'transport' | 'slot' | 'mailslot' | 'drive';
+  number: number;
+  address: number;
+  name: string;
+  cartridge: CartridgeView | null;
+}
+
+export interface StatusView {
+  library: {
+    targetName: string;
+    portals: string[];
+    changer: {
+      lun: 0;
+      model: string;
+      serial: string;
+      slots: number;
+      mailslots: number;
+      mailslotsLocked: boolean;
+    } | null;
+  };
+  drives: DriveView[];
+  /** Every element in address order; null without a changer. */
+  elements: ElementView[] | null;
+}
+
+export interface CartridgeListView {
+  cartridges: CartridgeView[];
+}
+
+export interface CartridgeResultView {
+  cartridge: CartridgeView;
+}
+
+export interface DeletedView {
+  deleted: { barcode: string; from: LocationView };
+}
