@@ -122,7 +122,8 @@ export class PduFramer {
    * is returned. A fatal framing error (header digest mismatch, oversized data segment) is
    * thrown after the PDUs completed before it were appended to `out`, so a caller passing its
    * own array keeps them; the framer is then dead and every later push throws the same error.
-   * Small PDUs inside `bytes` are returned as views of it, so `bytes` must not be reused.
+   * Small PDUs inside `bytes` are returned as views of it, so `bytes` must not be reused while
+   * they are in use; the framer itself keeps no reference to `bytes` once push returns.
    */
   push(bytes: Buffer, out: Pdu[] = []): Pdu[] {
     if (this.failure) throw this.failure;
@@ -224,8 +225,45 @@ export class PduFramer {
     }
     const buf = this.takeBuffer(total);
     const n = bytes.copy(buf, 0, off);
-    this.pending = { bhs, ahs, length, buf, fill: n, digest };
+    // The header may be a view of `bytes`, which the caller may fill again once push returns.
+    const header = Buffer.allocUnsafe(BHS_LENGTH + (ahs ? ahs.length : 0));
+    bhs.copy(header, 0);
+    if (ahs) ahs.copy(header, BHS_LENGTH);
+    this.pending = {
+      bhs: header.subarray(0, BHS_LENGTH),
+      ahs: ahs ? header.subarray(BHS_LENGTH) : null,
+      length,
+      buf,
+      fill: n,
+      digest,
+    };
     return bytes.length;
+  }
+
+  /**
+   * The unfilled rest of the data segment being gathered (data, padding and digest), or null
+   * when none is: a reader may read the stream straight into it, then call `commit`.
+   */
+  pendingSpace(): Buffer | null {
+    const p = this.pending;
+    return p === null ? null : p.buf.subarray(p.fill);
+  }
+
+  /**
+   * `n` bytes of the stream were written into the start of `pendingSpace()`. Appends the PDU
+   * they complete, if they do, to `out`, which is returned.
+   */
+  commit(n: number, out: Pdu[] = []): Pdu[] {
+    const p = this.pending;
+    if (p === null || !Number.isInteger(n) || n < 0 || n > p.buf.length - p.fill) {
+      throw new VtlError('ERR_STATE', `commit(${n}): no pending data segment has room for that`);
+    }
+    p.fill += n;
+    if (p.fill === p.buf.length) {
+      this.pending = null;
+      out.push(this.finishData(p.bhs, p.ahs, p.buf, p.length, p.digest));
+    }
+    return out;
   }
 
   /**

@@ -2,6 +2,12 @@
  * The pure `node:net` transport: the fallback when the native addon is not built, and the
  * cross-check for it in tests. Framing and digests go through framer.ts; PDUs queued during one
  * `onPdus` callback are corked and leave in one gathered write when the callback returns.
+ *
+ * Receive path: the socket reads into memory we choose (the `onread` option of net.Socket)
+ * rather than a fresh 64 KiB buffer per read. Reads go into the free tail of a receive block
+ * that small PDUs are delivered as views of (a new block once it is nearly full, the old one
+ * left to the views); once a large data segment has begun, the rest of it is read straight into
+ * its own (recycled, see `releaseData`) buffer, as the native transport does with readv.
  */
 import net from 'node:net';
 import { VtlError } from '../../util/errors.js';
@@ -13,6 +19,16 @@ import type { Connection, ConnectionHandler, Listener, Portal, Pdu, Transport } 
 export const SEND_HIGH_WATER_MARK = 4 * 1024 * 1024;
 /** After `end`, how long to wait for the peer's FIN before closing anyway. */
 const LINGER_MS = 5000;
+/** The receive block; below MIN_FREE bytes left it is replaced before the next read. */
+const BLOCK_SIZE = 512 * 1024;
+const MIN_FREE = 64 * 1024;
+/** A pending data segment with at least this much left is read straight into place. */
+const DIRECT_MIN = 32 * 1024;
+/**
+ * After a large PDU, more are likely (Data-Out after Data-Out): read little beyond it into the
+ * block, so that the start of the next one, copied out of the block, stays small.
+ */
+const READ_AFTER_LARGE = 8 * 1024;
 
 let nextConnectionId = 1;
 
@@ -31,14 +47,30 @@ class NetConnection implements Connection {
   private needDrain = false;
   private ending = false;
   private closed = false;
+  /** Bytes [0, fill) of the block are seen by delivered PDUs; the next read goes after them. */
+  private block = Buffer.allocUnsafe(BLOCK_SIZE);
+  private fill = 0;
+  /** The buffer the socket reads into next, and whether it is the framer's pending segment. */
+  private readBuffer: Buffer | null = null;
+  private direct = false;
+  private afterLarge = false;
+  private readonly socket: net.Socket;
 
-  constructor(private readonly socket: net.Socket) {
+  constructor(accepted: net.Socket) {
+    const socket = adoptWithOnread(accepted, {
+      buffer: () => this.nextReadBuffer(),
+      // True: go on reading; receive backpressure is `pause`, which stops the handle itself.
+      callback: (nread) => {
+        this.onRead(nread);
+        return true;
+      },
+    });
+    this.socket = socket;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.remotePort = socket.remotePort ?? 0;
     this.localAddress = socket.localAddress ?? '';
     this.localPort = socket.localPort ?? 0;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onSocketDrain());
     socket.on('error', (err: Error) => this.onSocketError(err));
     socket.on('close', () => this.onSocketClose());
@@ -113,7 +145,26 @@ class NetConnection implements Connection {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Where the socket reads next; called after every read (and once at construction). */
+  private nextReadBuffer(): Buffer {
+    const space = this.framer.pendingSpace();
+    if (space !== null && space.length >= DIRECT_MIN) {
+      this.direct = true;
+      this.readBuffer = space;
+      return space;
+    }
+    this.direct = false;
+    if (BLOCK_SIZE - this.fill < MIN_FREE) {
+      this.block = Buffer.allocUnsafe(BLOCK_SIZE);
+      this.fill = 0;
+    }
+    const end = this.afterLarge ? this.fill + READ_AFTER_LARGE : BLOCK_SIZE;
+    this.readBuffer = this.block.subarray(this.fill, end);
+    return this.readBuffer;
+  }
+
+  /** `nread` bytes arrived at the start of the buffer `nextReadBuffer` gave last. */
+  private onRead(nread: number): void {
     if (this.ending || this.closed) return;
     const handler = this.handler;
     if (handler === null) {
@@ -122,11 +173,16 @@ class NetConnection implements Connection {
     }
     const batch: Pdu[] = [];
     let error: VtlError | null = null;
+    const direct = this.direct;
     try {
-      this.framer.push(chunk, batch);
+      if (direct) this.framer.commit(nread, batch);
+      else this.framer.push(this.readBuffer!.subarray(0, nread), batch);
     } catch (err) {
       error = err as VtlError;
     }
+    this.afterLarge = direct && batch.length > 0;
+    // The framer keeps nothing of the block: what no delivered PDU views is read over again.
+    if (!direct && this.viewsBlock(batch)) this.fill += nread;
     if (batch.length > 0) {
       this.socket.cork();
       try {
@@ -136,6 +192,14 @@ class NetConnection implements Connection {
       }
     }
     if (error) this.fail(error);
+  }
+
+  private viewsBlock(batch: readonly Pdu[]): boolean {
+    const memory = this.block.buffer;
+    for (const pdu of batch) {
+      if (pdu.bhs.buffer === memory || (pdu.data !== null && pdu.data.buffer === memory)) return true;
+    }
+    return false;
   }
 
   private onSocketDrain(): void {
@@ -163,6 +227,24 @@ class NetConnection implements Connection {
   }
 }
 
+/**
+ * Re-wraps a socket the server accepted (with `pauseOnConnect`, so it has not read yet) as a
+ * socket that reads into memory of our choosing. net.Server takes no `onread` option; the
+ * accepted socket's libuv handle (`_handle`) is passed to a new net.Socket, the way net.Server
+ * itself builds the accepted socket. The first wrapper is destroyed without its handle, which
+ * only drops it from the server's connection count.
+ */
+function adoptWithOnread(accepted: net.Socket, onread: net.OnReadOpts): net.Socket {
+  const inner = accepted as unknown as { _handle: object | null };
+  const handle = inner._handle;
+  if (handle === null || typeof handle !== 'object') {
+    throw new VtlError('ERR_TRANSPORT', 'accepted socket has no handle to read from');
+  }
+  inner._handle = null;
+  accepted.destroy();
+  return new net.Socket({ handle, onread } as net.SocketConstructorOpts);
+}
+
 class NetListener implements Listener {
   constructor(
     private readonly server: net.Server,
@@ -184,8 +266,15 @@ class NetTransport implements Transport {
 
   listen(portal: Portal, onConnection: (conn: Connection) => void): Promise<Listener> {
     return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true }, (socket) => {
-        const conn = new NetConnection(socket);
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
+        let conn: NetConnection;
+        try {
+          conn = new NetConnection(socket);
+        } catch {
+          // Closed before it could be adopted (no handle left): nothing to hand over.
+          socket.destroy();
+          return;
+        }
         onConnection(conn);
       });
       server.once('error', (err) =>

@@ -92,6 +92,36 @@ describe('PduFramer', () => {
         }
       });
 
+      it('frames a stream read into one reused buffer and straight into pending segments', () => {
+        // The net transport's reader: the framer may keep nothing of a pushed buffer, so the
+        // next read overwrites it; the rest of a begun data segment is read into pendingSpace.
+        const mixed = [
+          ...specs,
+          { opcode: 0x05, itt: 8, ahsWords: 1, data: patternData(150_001, 8) },
+          ...specs,
+        ];
+        const bytes = Buffer.concat(mixed.map((s) => wire(s, hd, dd)));
+        const f = framer(hd, dd, 200_000);
+        const reused = Buffer.alloc(1000);
+        let at = 0;
+        let next = 0;
+        while (at < bytes.length) {
+          const space = f.pendingSpace();
+          const into = space !== null && space.length > 5000 ? space : reused;
+          const n = bytes.copy(into, 0, at, Math.min(bytes.length, at + Math.min(into.length, 7919)));
+          at += n;
+          const batch = into === reused ? f.push(reused.subarray(0, n)) : f.commit(n);
+          // Checked before the next read overwrites the views of `reused`.
+          const wrong = mismatch(batch, mixed.slice(next, next + batch.length));
+          if (wrong) expect.fail(`at byte ${at}: ${wrong}`);
+          next += batch.length;
+          reused.fill(0xee);
+        }
+        expect(next).toBe(mixed.length);
+        expect(f.idle).toBe(true);
+        expect(() => f.commit(1)).toThrow(VtlError);
+      });
+
       it('frames the stream fed one byte at a time', () => {
         const f = framer(hd, dd);
         const pdus: Pdu[] = [];
