@@ -59,8 +59,13 @@ describe('kill -9', () => {
       n++;
     }
     expect(n).toBe(img.objectCount);
-    // The index lagged the data when the process died: the tail was indexed, nothing cut.
-    expect(repairs.filter((r) => String(r).startsWith('cut the data'))).toEqual([]);
+    // A torn record at the tail (the kill can land between two appends of one record) is cut;
+    // any cut lies past everything that was synced.
+    for (const r of repairs.filter((x) => String(x).startsWith('cut the data'))) {
+      const end = /the tape ends at object (\d+)/.exec(String(r));
+      expect(end, String(r)).not.toBeNull();
+      expect(Number(end![1])).toBeGreaterThanOrEqual(synced);
+    }
     await img.close();
   }, 60_000);
 });
