@@ -2,47 +2,17 @@
  * Data movement over real loopback sockets, once per transport (net, and native when it
  * loads): immediate, unsolicited and solicited writes, Data-In splitting, residuals, CmdSN order.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeSense } from '../../../src/target/scsi/sense.js';
-import { Initiator, type InitiatorOptions } from '../../support/initiator.js';
-import { EchoOp, INITIATOR, TARGET, cdb6, startTarget, transports, type Harness } from './fixtures.js';
 import type { IscsiTargetOptions } from '../../../src/target/iscsi-target.js';
+import type { InitiatorOptions } from '../../support/initiator.js';
+import { EchoOp, cdb6, pattern, targetScope, tick, transports } from './fixtures.js';
 
 const cases = await transports();
 
-const pattern = (n: number, seed = 1): Buffer => {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-};
-
-const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
-  let h: Harness;
-  const open: Initiator[] = [];
-
-  async function start(options: Partial<IscsiTargetOptions> = {}, config = {}): Promise<Harness> {
-    h = await startTarget(create(), options, config);
-    return h;
-  }
-
-  async function connect(o: Partial<InitiatorOptions> = {}): Promise<Initiator> {
-    const s = await Initiator.connect({
-      host: h.host,
-      port: h.port,
-      targetName: TARGET,
-      initiatorName: INITIATOR,
-      ...o,
-    });
-    open.push(s);
-    return s;
-  }
-
-  afterEach(async () => {
-    for (const s of open.splice(0)) s.close();
-    await h?.stop();
-  });
+  const t = targetScope(create);
+  const { start, connect } = t;
 
   describe('writes and reads', () => {
     const sizes = [1, 4096, 262144, 262145, 1048579, 3 * 1024 * 1024];
@@ -63,7 +33,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
         const data = pattern(size, size);
         const w = await s.command(1, cdb6(EchoOp.WRITE, size), { dataOut: data });
         expect(w.status).toBe(0);
-        expect(h.lu.records.at(-1)!.equals(data)).toBe(true);
+        expect(t.h.lu.records.at(-1)!.equals(data)).toBe(true);
         const solicited = w.r2ts.reduce((n, r) => n + r.desiredLength, 0);
         const burst = Number(s.negotiated.get('MaxBurstLength'));
         expect(w.r2ts.every((r) => r.desiredLength <= burst)).toBe(true);
@@ -115,7 +85,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const r = await s.command(1, cdb6(EchoOp.WRITE, 100000), { dataOut: pattern(100000) });
       expect(r.status).toBe(2);
       expect(decodeSense(r.sense!).name).toBe('INVALID_FIELD_IN_CDB');
-      expect(h.lu.records.length).toBe(0);
+      expect(t.h.lu.records.length).toBe(0);
       expect((await s.command(1, cdb6(EchoOp.TEST_UNIT_READY))).status).toBe(0);
     });
 
@@ -126,7 +96,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       cdb[0] = 0x7f;
       const r = await s.command(1, cdb);
       expect(r.status).toBe(2);
-      expect(h.lu.lastCdb.equals(cdb)).toBe(true);
+      expect(t.h.lu.lastCdb.equals(cdb)).toBe(true);
     });
 
     it('answers for a LUN without a device: INQUIRY qualifier 011b type 1Fh, other commands 25/00', async () => {
@@ -150,7 +120,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const first = s.cmdSN;
       const held = [0, 1, 2, 3].map(() => s.command(1, cdb6(EchoOp.HOLD)));
       await tick(50);
-      expect(h.lu.heldCount).toBe(1);
+      expect(t.h.lu.heldCount).toBe(1);
       expect(s.maxCmdSN).toBe(first + 3);
       // Outside the window: dropped without an answer.
       let late = false;
@@ -159,11 +129,11 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
         () => undefined,
       );
       for (let i = 0; i < 4; i++) {
-        h.lu.release();
+        t.h.lu.release();
         await tick(30);
       }
       expect((await Promise.all(held)).map((r) => r.status)).toEqual([0, 0, 0, 0]);
-      expect(h.lu.maxConcurrent).toBe(1);
+      expect(t.h.lu.maxConcurrent).toBe(1);
       expect(late).toBe(false);
       expect(s.maxCmdSN).toBe(first + 7);
     });
@@ -180,10 +150,10 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       );
       const later = s.command(1, cdb6(EchoOp.PATTERN, 10), { cmdSN: sn + 2, expectedLength: 10 });
       await tick();
-      expect(h.lu.executed).toEqual([EchoOp.TEST_UNIT_READY]);
+      expect(t.h.lu.executed).toEqual([EchoOp.TEST_UNIT_READY]);
       const now = s.command(1, cdb6(EchoOp.TEST_UNIT_READY), { cmdSN: sn + 1 });
       await Promise.all([now, later]);
-      expect(h.lu.executed).toEqual([EchoOp.TEST_UNIT_READY, EchoOp.TEST_UNIT_READY, EchoOp.PATTERN]);
+      expect(t.h.lu.executed).toEqual([EchoOp.TEST_UNIT_READY, EchoOp.TEST_UNIT_READY, EchoOp.PATTERN]);
       expect(stale).toBe(false);
     });
   });

@@ -3,6 +3,8 @@
  * record, READ returns the next one), a target on an ephemeral loopback port, and the
  * transports to run the integration suites against.
  */
+import { afterEach } from 'vitest';
+import { Initiator, type InitiatorOptions } from '../../support/initiator.js';
 import { SENSE, SenseError, encodeSense } from '../../../src/target/scsi/sense.js';
 import {
   ScsiStatus,
@@ -179,4 +181,56 @@ export async function startTarget(
   await target.start();
   const { host, port } = target.portals[0];
   return { target, lu, host, port, stop: () => target.stop({ logoutWaitMs: 200, graceMs: 500 }) };
+}
+
+/** n bytes of a pattern that differs per seed. */
+export const pattern = (n: number, seed = 1): Buffer => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+};
+
+export const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A target and its initiators for one describe block: both are closed after each test. */
+export interface TargetScope {
+  /** The target the current test started. */
+  readonly h: Harness;
+  readonly start: (options?: Partial<IscsiTargetOptions>, config?: Partial<TargetConfig>) => Promise<Harness>;
+  readonly connect: (options?: Partial<InitiatorOptions>) => Promise<Initiator>;
+}
+
+export function targetScope(create: () => Transport): TargetScope {
+  let current: Harness | undefined;
+  const open: Initiator[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) s.close();
+    await current?.stop();
+    current = undefined;
+  });
+  const harness = (): Harness => {
+    if (!current) throw new Error('start() the target first');
+    return current;
+  };
+  return {
+    get h() {
+      return harness();
+    },
+    start: async (options = {}, config = {}) => {
+      current = await startTarget(create(), options, config);
+      return current;
+    },
+    connect: async (options = {}) => {
+      const { host, port } = harness();
+      const s = await Initiator.connect({
+        host,
+        port,
+        targetName: TARGET,
+        initiatorName: INITIATOR,
+        ...options,
+      });
+      open.push(s);
+      return s;
+    },
+  };
 }

@@ -2,48 +2,17 @@
  * Sessions over real loopback sockets, once per transport (net, and native when it loads):
  * discovery, login, NOP, task management, logout, reinstatement and malformed input.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/util/log.js';
 import { RejectReason, TmfFunction, TmfResponse } from '../../../src/target/pdu/constants.js';
-import { Initiator, LoginError, RejectedError, type InitiatorOptions } from '../../support/initiator.js';
-import { EchoOp, INITIATOR, TARGET, cdb6, startTarget, transports, type Harness } from './fixtures.js';
-import type { IscsiTargetOptions } from '../../../src/target/iscsi-target.js';
+import { Initiator, LoginError, RejectedError } from '../../support/initiator.js';
+import { EchoOp, INITIATOR, TARGET, cdb6, pattern, targetScope, tick, transports } from './fixtures.js';
 
 const cases = await transports();
 
-const pattern = (n: number, seed = 1): Buffer => {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-};
-
-const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
-  let h: Harness;
-  const open: Initiator[] = [];
-
-  async function start(options: Partial<IscsiTargetOptions> = {}, config = {}): Promise<Harness> {
-    h = await startTarget(create(), options, config);
-    return h;
-  }
-
-  async function connect(o: Partial<InitiatorOptions> = {}): Promise<Initiator> {
-    const s = await Initiator.connect({
-      host: h.host,
-      port: h.port,
-      targetName: TARGET,
-      initiatorName: INITIATOR,
-      ...o,
-    });
-    open.push(s);
-    return s;
-  }
-
-  afterEach(async () => {
-    for (const s of open.splice(0)) s.close();
-    await h?.stop();
-  });
+  const t = targetScope(create);
+  const { start, connect } = t;
 
   describe('discovery', () => {
     it('answers SendTargets=All with TargetName and TargetAddress host:port,tpgt', async () => {
@@ -51,13 +20,13 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const s = await connect({ targetName: undefined });
       expect(await s.sendTargets('All')).toEqual([
         { key: 'TargetName', value: TARGET },
-        { key: 'TargetAddress', value: `127.0.0.1:${h.port},1` },
+        { key: 'TargetAddress', value: `127.0.0.1:${t.h.port},1` },
       ]);
       expect(await s.logout()).toBe(0);
     });
 
     it('splits a long SendTargets answer with the C bit and continues on the TTT', async () => {
-      h = await startTarget(create(), {
+      await start({
         targets: Array.from({ length: 300 }, (_, i) => ({
           name: `iqn.2024-01.org.example:target-with-a-long-name-${i}`,
           luns: new Map(),
@@ -165,8 +134,8 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       await start({ nopInterval: 60, nopTimeout: 150 });
       const s = await connect({ answerPings: false });
       await s.closed;
-      expect(h.target.sessionCount).toBe(0);
-      expect(h.lu.nexuses.size).toBe(0);
+      expect(t.h.target.sessionCount).toBe(0);
+      expect(t.h.lu.nexuses.size).toBe(0);
     });
   });
 
@@ -183,7 +152,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const itt = s.lastItt;
       const tmf = s.tmf(TmfFunction.ABORT_TASK, { lun: 1, referencedTaskTag: itt, refCmdSN: s.cmdSN - 1 });
       await tick();
-      h.lu.release();
+      t.h.lu.release();
       expect(await tmf).toBe(TmfResponse.FUNCTION_COMPLETE);
       await tick();
       expect(answered).toBe(false);
@@ -204,11 +173,11 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       expect(
         await s.tmf(TmfFunction.ABORT_TASK, { lun: 1, referencedTaskTag: queued, refCmdSN: s.cmdSN - 1 }),
       ).toBe(TmfResponse.FUNCTION_COMPLETE);
-      h.lu.release();
+      t.h.lu.release();
       expect((await first).status).toBe(0);
       await tick();
       expect(answered).toBe(false);
-      expect(h.lu.executed).toEqual([EchoOp.HOLD]);
+      expect(t.h.lu.executed).toEqual([EchoOp.HOLD]);
     });
 
     it('answers task does not exist, LUN does not exist, not supported', async () => {
@@ -230,7 +199,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       expect(await s.tmf(TmfFunction.CLEAR_TASK_SET, { lun: 1 })).toBe(0);
       expect(await s.tmf(TmfFunction.LOGICAL_UNIT_RESET, { lun: 1 })).toBe(0);
       expect(await s.tmf(TmfFunction.TARGET_WARM_RESET)).toBe(0);
-      expect(h.lu.events.slice(1)).toEqual([
+      expect(t.h.lu.events.slice(1)).toEqual([
         'cleared own',
         'cleared all',
         'reset lun-reset',
@@ -246,7 +215,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       await tick();
       const reset = a.tmf(TmfFunction.LOGICAL_UNIT_RESET, { lun: 1 });
       expect((await held).status).toBe(0x40);
-      h.lu.release();
+      t.h.lu.release();
       expect(await reset).toBe(0);
     });
 
@@ -256,7 +225,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const b = await connect();
       expect(await a.tmf(TmfFunction.TARGET_COLD_RESET)).toBe(0);
       await Promise.all([a.closed, b.closed]);
-      expect(h.lu.events).toContain('reset target-cold-reset');
+      expect(t.h.lu.events).toContain('reset target-cold-reset');
     });
   });
 
@@ -264,21 +233,21 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
     it('logs out, closes and removes the nexus', async () => {
       await start();
       const s = await connect();
-      expect(h.lu.nexuses.size).toBe(1);
-      expect([...h.lu.nexuses][0]).toMatch(
+      expect(t.h.lu.nexuses.size).toBe(1);
+      expect([...t.h.lu.nexuses][0]).toMatch(
         /^iqn\.2024-01\.org\.example:host1,i,0x[0-9a-f]{12}\|iqn\.2024-01\.org\.example:vtl,t,0x0001$/,
       );
       expect(await s.logout()).toBe(0);
       await tick();
-      expect(h.target.sessionCount).toBe(0);
-      expect(h.lu.nexuses.size).toBe(0);
+      expect(t.h.target.sessionCount).toBe(0);
+      expect(t.h.lu.nexuses.size).toBe(0);
     });
 
     it('asks initiators to log out (Async Message event 1) when the target stops', async () => {
       const lines: string[] = [];
       await start({ logger: createLogger({ write: (l) => lines.push(l) }) });
       const s = await connect();
-      await h.target.stop({ logoutWaitMs: 2000 });
+      await t.h.target.stop({ logoutWaitMs: 2000 });
       await s.closed;
       expect(s.asyncMessages.map((m) => [m.event, m.parameter3])).toEqual([[1, 2]]);
       const closed = lines
@@ -294,7 +263,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const b = await connect({ isid: 0x23d000000043, tsih: a.tsih, cid: 0, cmdSN: a.cmdSN });
       await a.closed;
       expect(b.tsih).toBe(a.tsih);
-      expect(h.target.sessionCount).toBe(1);
+      expect(t.h.target.sessionCount).toBe(1);
       expect((await b.command(1, cdb6(EchoOp.TEST_UNIT_READY))).status).toBe(0);
       await expect(connect({ isid: 0x23d000000043, tsih: a.tsih, cid: 1 })).rejects.toMatchObject({
         status: 0x0206,
@@ -307,8 +276,8 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const a = await connect({ isid: 0x23d000000042 });
       const b = await connect({ isid: 0x23d000000042 });
       await a.closed;
-      expect(h.target.sessionCount).toBe(1);
-      expect(h.lu.events.map((e) => e.split(' ')[0])).toEqual(['added', 'removed', 'added']);
+      expect(t.h.target.sessionCount).toBe(1);
+      expect(t.h.lu.events.map((e) => e.split(' ')[0])).toEqual(['added', 'removed', 'added']);
       expect((await b.command(1, cdb6(EchoOp.TEST_UNIT_READY))).status).toBe(0);
     });
   });
@@ -359,7 +328,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
       const res = await response;
       expect(res.bhs[3]).toBe(2);
       expect(s.rejects.map((x) => x.reason)).toEqual([RejectReason.INVALID_PDU_FIELD]);
-      expect(h.lu.records.length).toBe(0);
+      expect(t.h.lu.records.length).toBe(0);
       expect((await s.command(1, cdb6(EchoOp.TEST_UNIT_READY))).status).toBe(0);
     });
 
@@ -375,7 +344,7 @@ describe.each(cases)('iSCSI target over the $name transport', ({ create }) => {
 
     it('drops a connection that sends garbage instead of a login', async () => {
       await start({ loginTimeout: 300 });
-      const raw = await Initiator.raw({ host: h.host, port: h.port });
+      const raw = await Initiator.raw({ host: t.h.host, port: t.h.port });
       raw.sendRaw(Buffer.alloc(48, 0xff));
       await raw.closed;
       const s = await connect();
