@@ -28,12 +28,15 @@ export interface ClientOptions {
   token?: string | undefined;
   /** Milliseconds before giving up on an answer. */
   timeout?: number;
+  /** The library every request is about, on a server running several; default VTL_LIBRARY. */
+  library?: string | undefined;
 }
 
 export class ApiClient {
   readonly base: URL;
   private readonly token: string | undefined;
   private readonly timeout: number;
+  private readonly library: string | undefined;
 
   constructor(options: ClientOptions = {}) {
     const text = options.api ?? process.env.VTL_API ?? DEFAULT_API_URL;
@@ -54,6 +57,8 @@ export class ApiClient {
     const token = options.token ?? process.env.VTL_TOKEN;
     this.token = token === '' ? undefined : token;
     this.timeout = options.timeout ?? 30_000;
+    const library = options.library ?? process.env.VTL_LIBRARY;
+    this.library = library === '' ? undefined : library;
   }
 
   get<T>(path: string): Promise<T> {
@@ -71,6 +76,7 @@ export class ApiClient {
   /** Sends one request below /api/v1 and resolves with the parsed JSON of a 2xx answer. */
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = new URL(API_PREFIX + path, this.base);
+    if (this.library !== undefined) url.searchParams.set('library', this.library);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const where = this.base.origin;
     return new Promise<T>((resolve, reject) => {

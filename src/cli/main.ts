@@ -10,7 +10,7 @@ import { serve } from './serve.js';
 import { cartridgeCommand } from './commands/cartridge.js';
 import { CONNECTION_HELP } from './commands/common.js';
 import { mailslotCommand } from './commands/mailslot.js';
-import { statusCommand } from './commands/status.js';
+import { librariesCommand, statusCommand } from './commands/status.js';
 
 const USAGE = `usage: vtl <command> [options]
 
@@ -18,12 +18,16 @@ commands:
   serve [--config FILE] [--data-dir DIR] [--portal HOST:PORT]... [--transport native|net]
         [--log-level debug|info|warn|error] [--api-listen HOST:PORT]
         Run the virtual tape library as an iSCSI target. Without --config it uses the
-        embedded defaults: data in ./vtl-data, iSCSI on 127.0.0.1:3260, two LTO-8 drives
-        (LUNs 1 and 2) with blank cartridges E01001L8 and E01002L8 loaded. The management
+        embedded defaults: data in ./vtl-data, iSCSI on 127.0.0.1:3260, target
+        iqn.2026-11.org.iscsi-vtl:vtl with an IBM 03584 changer at LUN 0 (24 slots holding
+        E01001L8..E01020L8 and CLN001L1, 4 mailslots) and two empty LTO-8 drives at LUNs 1
+        and 2. A config with "libraries": [...] runs several, each its own target. The management
         API listens on 127.0.0.1:3270 (config "management": {host, port, token}; a token is
         required off loopback); --api-listen overrides host and port.
   status
         The library, its drives and (with a changer) every element and its cartridge.
+  libraries
+        The libraries this server runs (name, target, drives, changer).
   cartridge create BARCODE|RANGE... [--vault] | cartridge list | cartridge delete BARCODE
         Create cartridges in free slots (or the vault), list them, delete one.
   mailslot insert BARCODE [--slot N] | mailslot remove BARCODE|--slot N
@@ -80,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   }
   if (command === 'status') return statusCommand(rest);
+  if (command === 'libraries') return librariesCommand(rest);
   if (command === 'cartridge') return cartridgeCommand(rest);
   if (command === 'mailslot') return mailslotCommand(rest);
   process.stderr.write(`vtl: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);

@@ -12,7 +12,8 @@ export type VtlErrorCode =
   | 'ERR_IMAGE_NOT_FOUND' // no cartridge with that label
   | 'ERR_IMAGE_EXISTS' // a cartridge with that label exists already
   | 'ERR_LABEL' // a cartridge label is not acceptable
-  | 'ERR_STATE'; // the object is closed or in the wrong state
+  | 'ERR_STATE' // the object is closed or in the wrong state
+  | 'ERR_NOT_FOUND'; // no such named object (a library, a job)
 
 export class VtlError extends Error {
   readonly code: VtlErrorCode;

@@ -4,6 +4,7 @@
  * when there is one.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { VtlError } from '../util/errors.js';
 import { BARCODE_PATTERN, expandBarcodes } from './inventory/barcode.js';
@@ -138,45 +139,53 @@ export const managementSchema = z
     path: ['token'],
   });
 
-export const libraryConfigSchema = z
+const authSchema = z
   .object({
-    dataDir: z.string().min(1).default('./vtl-data'),
-    backend: z.enum(['file', 'memory']).default('file'),
-    portals: z.array(portal).min(1).default(['127.0.0.1:3260']),
-    transport: z.enum(['native', 'net']).default('native'),
-    targetName: iscsiName.default('iqn.2026-11.org.iscsi-vtl:vtl'),
-    alias: z.string().max(255).optional(),
-    drives: z
-      .array(driveSchema)
-      .max(255)
-      .default([
-        { model: 'IBM ULT3580-TD8', load: 'E01001L8' },
-        { model: 'IBM ULT3580-TD8', load: 'E01002L8' },
-      ]),
-    /** A medium changer at LUN 0 with slots and mailslots; drives then start empty. */
-    changer: changerSchema.optional(),
-    /** Largest chunk file of a cartridge image. */
-    chunkSize: size.default(2 ** 30),
-    auth: z
-      .object({
-        chap: chapAccount.optional(),
-        mutualChap: chapAccount.optional(),
-        allowedInitiators: z.array(iscsiName).optional(),
-      })
-      .strict()
-      .refine((a) => !a.mutualChap || a.chap, { message: 'mutualChap needs chap', path: ['mutualChap'] })
-      .default({}),
-    iscsi: iscsiSchema.default(iscsiSchema.parse({})),
-    management: managementSchema.default(() => managementSchema.parse({})),
-    log: z
-      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
-      .strict()
-      .default({ level: 'info' }),
+    chap: chapAccount.optional(),
+    mutualChap: chapAccount.optional(),
+    allowedInitiators: z.array(iscsiName).optional(),
   })
   .strict()
-  .superRefine((c, ctx) => {
-    if (!c.changer) return;
-    c.drives.forEach((d, i) => {
+  .refine((a) => !a.mutualChap || a.chap, { message: 'mutualChap needs chap', path: ['mutualChap'] });
+
+/** Target names of libraries in the `libraries` form default to this prefix and their name. */
+export const DEFAULT_TARGET_PREFIX = 'iqn.2026-11.org.iscsi-vtl';
+
+/**
+ * The embedded default library (issue 3): an IBM 03584 changer with 24 slots holding
+ * E01001L8..E01020L8 and the cleaning cartridge CLN001L1, 4 mailslots, and two empty LTO-8
+ * drives. A config that names neither `drives` nor `changer` gets exactly this.
+ */
+export const DEFAULT_LIBRARY = {
+  drives: [{ model: 'IBM ULT3580-TD8' }, { model: 'IBM ULT3580-TD8' }],
+  changer: { slots: 24, mailslots: 4, cartridges: ['E01001L8..E01020L8', 'CLN001L1'] },
+} as const;
+
+const driveList = z.array(driveSchema).max(255);
+
+/**
+ * One library: an iSCSI target whose LUN 0 is the medium changer (when there is one) and whose
+ * LUNs 1..N are the drives. Without a changer the drives are standalone (each may `load` a
+ * cartridge at start); with one, the changer loads them.
+ */
+export const librarySchema = z
+  .object({
+    /** Names the library in the API and `vtl --library`; its data lives in dataDir/<name>. */
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'a library name is 1-32 of a-z, 0-9, - and _ (e.g. "lib1")'),
+    targetName: iscsiName.optional(),
+    alias: z.string().max(255).optional(),
+    /** Where this library's cartridges and inventory live; default dataDir/<name>. */
+    dataDir: z.string().min(1).optional(),
+    drives: driveList.default([]),
+    changer: changerSchema.optional(),
+    auth: authSchema.default({}),
+  })
+  .strict()
+  .superRefine((lib, ctx) => {
+    if (!lib.changer) return;
+    lib.drives.forEach((d, i) => {
       if (d.load !== undefined) {
         ctx.addIssue({
           code: 'custom',
@@ -187,8 +196,112 @@ export const libraryConfigSchema = z
     });
   });
 
-export type LibraryConfigInput = z.input<typeof libraryConfigSchema>;
+/** Keys of one library that the single-library form takes at the top level. */
+const SINGLE_LIBRARY_KEYS = ['targetName', 'alias', 'drives', 'changer', 'auth'] as const;
+
+/**
+ * Two shapes, one meaning: the top-level `targetName`/`drives`/`changer`/`auth` describe one
+ * library (data directly in dataDir, as every config before `libraries` existed), or a
+ * `libraries` array describes several, each its own target. Either becomes `libraries`.
+ */
+function normalizeLibraries(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const raw = input as Record<string, unknown>;
+  if ('libraries' in raw) {
+    const clash = SINGLE_LIBRARY_KEYS.filter((k) => k in raw);
+    if (clash.length === 0) return raw;
+    // left for the schema to report, naming the keys
+    return { ...raw, __clash: clash };
+  }
+  const single: Record<string, unknown> = { name: 'default' };
+  for (const k of SINGLE_LIBRARY_KEYS) if (k in raw) single[k] = raw[k];
+  if (!('drives' in raw) && !('changer' in raw)) Object.assign(single, structuredClone(DEFAULT_LIBRARY));
+  const rest = Object.fromEntries(
+    Object.entries(raw).filter(([k]) => !(SINGLE_LIBRARY_KEYS as readonly string[]).includes(k)),
+  );
+  return { ...rest, libraries: [single], __single: true };
+}
+
+const configObject = z
+  .object({
+    dataDir: z.string().min(1).default('./vtl-data'),
+    backend: z.enum(['file', 'memory']).default('file'),
+    portals: z.array(portal).min(1).default(['127.0.0.1:3260']),
+    transport: z.enum(['native', 'net']).default('native'),
+    /** One or more libraries, each its own iSCSI target with its own inventory. */
+    libraries: z.array(librarySchema).min(1).max(64),
+    /** Largest chunk file of a cartridge image. */
+    chunkSize: size.default(2 ** 30),
+    iscsi: iscsiSchema.default(iscsiSchema.parse({})),
+    management: managementSchema.default(() => managementSchema.parse({})),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    __single: z.literal(true).optional(),
+    __clash: z.array(z.string()).optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.__clash) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.__clash[0]],
+        message: `with "libraries" every library's ${c.__clash.map((k) => JSON.stringify(k)).join(', ')} goes inside its entry`,
+      });
+    }
+    const names = new Set<string>();
+    const targets = new Set<string>();
+    c.libraries.forEach((lib, i) => {
+      if (names.has(lib.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['libraries', i, 'name'],
+          message: `library name "${lib.name}" is used twice`,
+        });
+      }
+      names.add(lib.name);
+      const target = lib.targetName ?? `${DEFAULT_TARGET_PREFIX}:${lib.name}`;
+      if (targets.has(target)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['libraries', i, 'targetName'],
+          message: `target name ${target} is used twice`,
+        });
+      }
+      targets.add(target);
+    });
+  })
+  .transform(({ __single, __clash: _clash, ...c }) => ({
+    ...c,
+    libraries: c.libraries.map((lib) => ({
+      ...lib,
+      targetName:
+        lib.targetName ??
+        (__single ? `${DEFAULT_TARGET_PREFIX}:vtl` : `${DEFAULT_TARGET_PREFIX}:${lib.name}`),
+      dataDir: lib.dataDir ?? (__single ? c.dataDir : join(c.dataDir, lib.name)),
+    })),
+  }));
+
+export const libraryConfigSchema = z.preprocess(normalizeLibraries, configObject);
+
+export type LibraryInput = z.input<typeof librarySchema>;
+type CommonInput = Omit<z.input<typeof configObject>, 'libraries' | '__single' | '__clash'>;
+/** One library at the top level (data directly in dataDir)... */
+type SingleLibraryInput = Omit<LibraryInput, 'name' | 'dataDir'> & { libraries?: never };
+/** ...or several, each its own target. */
+interface ManyLibrariesInput {
+  libraries: LibraryInput[];
+  targetName?: never;
+  alias?: never;
+  drives?: never;
+  changer?: never;
+  auth?: never;
+}
+/** What an embedder or a config file gives: every key optional, defaults filled in. */
+export type LibraryConfigInput = CommonInput & (SingleLibraryInput | ManyLibrariesInput);
 export type LibraryConfig = z.output<typeof libraryConfigSchema>;
+export type LibrarySpec = LibraryConfig['libraries'][number];
 export type DriveConfig = z.output<typeof driveSchema>;
 export type ChangerConfig = z.output<typeof changerSchema>;
 export type ManagementConfig = z.output<typeof managementSchema>;
@@ -198,8 +311,12 @@ export function parseLibraryConfig(input: unknown, source?: string): LibraryConf
   const result = libraryConfigSchema.safeParse(input ?? {});
   if (result.success) return result.data;
   const where = source ? `${source}: ` : '';
+  // the single-library form's keys were moved into libraries[0]: name them as the user wrote them
+  const single = !(input !== null && typeof input === 'object' && 'libraries' in input);
   const lines = result.error.issues.map((issue) => {
-    const key = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
+    const path =
+      single && issue.path[0] === 'libraries' && issue.path[1] === 0 ? issue.path.slice(2) : issue.path;
+    const key = path.length ? path.map(String).join('.') : '(top level)';
     const message =
       issue.code === 'unrecognized_keys'
         ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`

@@ -80,10 +80,11 @@ describe('vtl status|cartridge|mailslot', () => {
     const [human, json] = await Promise.all([vtl(['status', ...at]), vtl(['status', '--json', ...at])]);
     expect(human.code).toBe(0);
     const lines = human.stdout.split('\n');
-    expect(lines[0]).toBe(`target   ${TARGET}`);
-    expect(lines[1]).toBe(`portals  127.0.0.1:${lib.portals[0].port}`);
-    expect(lines[2]).toMatch(/^changer {2}LUN 0, IBM 03584L32, serial \S+, 6 slots, 2 mailslots$/);
-    expect(lines.slice(4, 7)).toEqual([
+    expect(lines[0]).toBe('library  default');
+    expect(lines[1]).toBe(`target   ${TARGET}`);
+    expect(lines[2]).toBe(`portals  127.0.0.1:${lib.portals[0].port}`);
+    expect(lines[3]).toMatch(/^changer {2}LUN 0, IBM 03584L32, serial \S+, 6 slots, 2 mailslots$/);
+    expect(lines.slice(5, 8)).toEqual([
       'LUN  SERIAL      DRIVE            STATE   CARTRIDGE  POSITION',
       `1    ${lib.drives[0].serial}  IBM ULT3580-TD8  empty   -          -`,
       `2    ${lib.drives[1].serial}  IBM ULT3580-TD8  loaded  E01001L8   file 0, object 0 (BOP)`,
@@ -269,6 +270,7 @@ describe('vtl serve with a changer', () => {
     try {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const r = await vtl(['cartridge', 'list', '--api', url], { VTL_TOKEN: TOKEN });
+      expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout.split('\n').slice(1, 3)).toEqual([
         'S00001L8  LTO8   slot 1    0x0400   -',

@@ -1,6 +1,7 @@
 /**
- * `vtl serve` as an operator runs it: a child process with a config file, stopped by signals or
- * killed outright. Data synced by WRITE FILEMARKS (IMMED=0) must survive `kill -9`.
+ * `vtl serve` as an operator runs it: a child process with a config file (or the embedded
+ * default library), stopped by signals or killed outright. Data synced by WRITE FILEMARKS
+ * (IMMED=0) must survive `kill -9`, and so must where the robot put each cartridge.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -64,8 +65,30 @@ async function session(port: number, name: string): Promise<Initiator> {
     targetName: TARGET,
     initiatorName: `iqn.2026-11.test:${name}`,
   });
-  for (let i = 0; i < 5 && (await s.command(1, cdb6(0x00))).status !== 0; i++);
+  // the first command of a new nexus on each LUN gets UNIT ATTENTION 29/00
+  for (const lun of [0, 1]) await s.command(lun, cdb6(0x00));
   return s;
+}
+
+/** The default library's element addresses (src/vtl/smc): transport 1, drives 100h, slots 400h. */
+const TRANSPORT = 0x0001;
+const DRIVE0 = 0x0100;
+const SLOT1 = 0x0400;
+
+/** MOVE MEDIUM (SMC-3 6.6) on the changer at LUN 0. */
+async function move(s: Initiator, from: number, to: number): Promise<number> {
+  const cdb = Buffer.alloc(12);
+  cdb[0] = 0xa5;
+  cdb.writeUInt16BE(TRANSPORT, 2);
+  cdb.writeUInt16BE(from, 4);
+  cdb.writeUInt16BE(to, 6);
+  return (await s.command(0, cdb)).status;
+}
+
+/** TEST UNIT READY on the drive until it answers GOOD (a load raises 28/00 first). */
+async function driveReady(s: Initiator): Promise<void> {
+  for (let i = 0; i < 5; i++) if ((await s.command(1, cdb6(0x00))).status === 0) return;
+  throw new Error('drive at LUN 1 never became ready');
 }
 
 const block = (i: number, n = 32768): Buffer =>
@@ -106,6 +129,11 @@ describe('vtl serve', () => {
     const data = join(dir, 'sigterm');
     let srv = await serve(['--data-dir', data]);
     let s = await session(srv.port, 'term');
+    // The embedded default is a library whose drives start empty: load E01001L8 with the robot.
+    const empty = await s.command(1, cdb6(0x00));
+    expect(decodeSense(empty.sense!).name).toBe('MEDIUM_NOT_PRESENT');
+    expect(await move(s, SLOT1, DRIVE0)).toBe(0);
+    await driveReady(s);
     for (let i = 0; i < 8; i++)
       expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
     // No WRITE FILEMARKS: the clean shutdown must sync the drive by itself.
@@ -115,6 +143,7 @@ describe('vtl serve', () => {
 
     srv = await serve(['--data-dir', data]);
     s = await session(srv.port, 'term2');
+    await driveReady(s); // still in the drive after the restart
     for (let i = 0; i < 8; i++) {
       const r = await s.command(1, cdb6(0x08, 0, 0, 0x80, 0), { expectedLength: 32768 });
       expect(r.status).toBe(0);
@@ -128,6 +157,8 @@ describe('vtl serve', () => {
     const data = join(dir, 'kill9');
     let srv = await serve(['--data-dir', data]);
     let s = await session(srv.port, 'k9');
+    expect(await move(s, SLOT1, DRIVE0)).toBe(0);
+    await driveReady(s);
     for (let i = 0; i < 16; i++)
       expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
     expect((await s.command(1, cdb6(0x10, 0, 0, 0, 1, 0))).status).toBe(0); // WRITE FILEMARKS 1, IMMED=0
@@ -138,6 +169,7 @@ describe('vtl serve', () => {
 
     srv = await serve(['--data-dir', data]);
     s = await session(srv.port, 'k9b');
+    await driveReady(s); // the move was persisted before MOVE MEDIUM completed
     for (let i = 0; i < 16; i++) {
       const r = await s.command(1, cdb6(0x08, 0, 0, 0x80, 0), { expectedLength: 32768 });
       expect(r.status).toBe(0);

@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Partial<Record<VtlErrorCode, number>> = {
   ERR_LABEL: 400,
   ERR_INVALID_ARGUMENT: 400,
   ERR_IMAGE_NOT_FOUND: 404,
+  ERR_NOT_FOUND: 404,
   ERR_STATE: 409,
   ERR_IMAGE_EXISTS: 409,
 };

@@ -7,13 +7,22 @@ import { z } from 'zod';
 import { VtlError } from '../../util/errors.js';
 import { validateBarcode } from '../../vtl/inventory/barcode.js';
 import type { Inventory } from '../../vtl/inventory/inventory.js';
-import type { VirtualLibrary } from '../../vtl/library.js';
+import type { TapeLibrary, VirtualLibrary } from '../../vtl/library.js';
 import { ApiError } from './errors.js';
-import type { CartridgeListView, CartridgeResultView, DeletedView, StatusView } from './types.js';
-import { cartridgeView, locationView, statusView } from './views.js';
+import type {
+  CartridgeListView,
+  CartridgeResultView,
+  DeletedView,
+  LibraryListView,
+  StatusView,
+} from './types.js';
+import { cartridgeView, libraryView, locationView, portalsOf, statusView } from './views.js';
 
 export interface RouteContext {
-  library: VirtualLibrary;
+  /** The whole server (portals, every library). */
+  server: VirtualLibrary;
+  /** The library the request names with `?library=NAME`; the first one without it. */
+  library: TapeLibrary;
   params: Record<string, string>;
   /** The parsed JSON body; undefined when the request had none. */
   body: unknown;
@@ -70,7 +79,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 /** The inventory, or 409 naming what is missing: a library without changer has no slots. */
-function inventoryOf(library: VirtualLibrary): Inventory {
+function inventoryOf(library: TapeLibrary): Inventory {
   if (!library.inventory) {
     throw new VtlError(
       'ERR_STATE',
@@ -86,7 +95,23 @@ export const ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/status',
     body: false,
-    handler: ({ library }) => ({ status: 200, body: statusView(library) satisfies StatusView }),
+    handler: ({ server, library }) => ({
+      status: 200,
+      body: statusView(server, library) satisfies StatusView,
+    }),
+  },
+  {
+    name: 'list libraries',
+    method: 'GET',
+    path: '/libraries',
+    body: false,
+    handler: ({ server }) => ({
+      status: 200,
+      body: {
+        portals: portalsOf(server),
+        libraries: server.libraries.map(libraryView),
+      } satisfies LibraryListView,
+    }),
   },
   {
     name: 'list cartridges',

@@ -93,7 +93,8 @@ async function handle(
 ): Promise<void> {
   const started = process.hrtime.bigint();
   const method = req.method ?? 'GET';
-  const path = (req.url ?? '/').split('?')[0];
+  const url = new URL(req.url ?? '/', 'http://vtl.invalid');
+  const path = url.pathname;
   let route: string | undefined;
   let status: number;
   let payload: unknown;
@@ -123,7 +124,13 @@ async function handle(
     if (!match.route.body && body !== undefined) {
       throw new VtlError('ERR_INVALID_ARGUMENT', `${method} ${path} takes no request body`);
     }
-    const answer = await match.route.handler({ library, params: match.params, body });
+    const name = url.searchParams.get('library');
+    const answer = await match.route.handler({
+      server: library,
+      library: library.library(name ?? undefined),
+      params: match.params,
+      body,
+    });
     status = answer.status;
     payload = answer.body;
   } catch (err) {

@@ -62,8 +62,24 @@ export interface ElementView {
   cartridge: CartridgeView | null;
 }
 
+/** One library of the server, as GET /libraries lists it. */
+export interface LibraryView {
+  name: string;
+  targetName: string;
+  drives: number;
+  changer: boolean;
+  cartridges: number | null;
+}
+
+export interface LibraryListView {
+  portals: string[];
+  libraries: LibraryView[];
+}
+
 export interface StatusView {
   library: {
+    /** The library's name ("default" for a config without `libraries`). */
+    name: string;
     targetName: string;
     portals: string[];
     changer: {

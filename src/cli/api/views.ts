@@ -4,11 +4,18 @@
  */
 import type { ElementRef } from '../../vtl/inventory/elements.js';
 import type { CartridgeRecord, Location } from '../../vtl/inventory/types.js';
-import type { VirtualLibrary } from '../../vtl/library.js';
-import { defaultChangerSerial } from '../../vtl/smc/index.js';
-import type { CartridgeView, DriveView, ElementView, LocationView, StatusView } from './types.js';
+import type { Inventory } from '../../vtl/inventory/inventory.js';
+import type { TapeLibrary, VirtualLibrary } from '../../vtl/library.js';
+import type {
+  CartridgeView,
+  DriveView,
+  ElementView,
+  LibraryView,
+  LocationView,
+  StatusView,
+} from './types.js';
 
-export function locationView(location: Location, inventory: VirtualLibrary['inventory']): LocationView {
+export function locationView(location: Location, inventory: Inventory | null): LocationView {
   if (location.type === 'vault') return { type: 'vault', name: 'vault' };
   return elementName(location, inventory ? inventory.layout.addressOf(location) : 0);
 }
@@ -17,7 +24,7 @@ function elementName(ref: ElementRef, address: number): Exclude<LocationView, { 
   return { type: ref.type, number: ref.index + 1, address, name: `${ref.type} ${ref.index + 1}` };
 }
 
-export function cartridgeView(rec: CartridgeRecord, inventory: VirtualLibrary['inventory']): CartridgeView {
+export function cartridgeView(rec: CartridgeRecord, inventory: Inventory | null): CartridgeView {
   return {
     barcode: rec.barcode,
     mediaType: rec.mediaType,
@@ -28,7 +35,7 @@ export function cartridgeView(rec: CartridgeRecord, inventory: VirtualLibrary['i
   };
 }
 
-export function driveViews(library: VirtualLibrary): DriveView[] {
+export function driveViews(library: TapeLibrary): DriveView[] {
   return library.drives.map(({ lun, serial, drive }) => {
     const image = drive.cartridgeInDrive;
     const pos = image?.position();
@@ -53,9 +60,23 @@ export function driveViews(library: VirtualLibrary): DriveView[] {
   });
 }
 
-export function statusView(library: VirtualLibrary): StatusView {
+export function portalsOf(server: VirtualLibrary): string[] {
+  return server.portals.map((p) => (p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`));
+}
+
+export function libraryView(library: TapeLibrary): LibraryView {
+  return {
+    name: library.name,
+    targetName: library.targetName,
+    drives: library.drives.length,
+    changer: library.inventory !== null,
+    cartridges: library.inventory ? library.inventory.list().length : null,
+  };
+}
+
+export function statusView(server: VirtualLibrary, library: TapeLibrary): StatusView {
   const inv = library.inventory;
-  const changer = library.config.changer;
+  const changer = library.changer;
   const elements: ElementView[] | null = inv
     ? inv.elements().map((e) => ({
         ...elementName(e.ref, e.address),
@@ -65,16 +86,15 @@ export function statusView(library: VirtualLibrary): StatusView {
     : null;
   return {
     library: {
+      name: library.name,
       targetName: library.targetName,
-      portals: library.portals.map((p) =>
-        p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`,
-      ),
+      portals: portalsOf(server),
       changer:
         inv && changer
           ? {
               lun: 0,
               model: changer.model,
-              serial: changer.serial ?? defaultChangerSerial(library.targetName),
+              serial: changer.serial,
               slots: inv.layout.slots,
               mailslots: inv.layout.mailslots,
               mailslotsLocked: inv.mailslotsLocked,

@@ -10,12 +10,15 @@ export const CONNECTION_HELP = `connection options (status, cartridge, mailslot)
   --api URL       the management API of a running \`vtl serve\` (default VTL_API, then
                   http://127.0.0.1:3270)
   --token TOKEN   bearer token when the server requires one (default VTL_TOKEN)
+  --library NAME  which library, on a server that runs several (default VTL_LIBRARY, then
+                  the first one; \`vtl libraries\` lists them)
   --json          print the API's JSON instead of a table
 `;
 
 const COMMON_OPTIONS = {
   api: { type: 'string' },
   token: { type: 'string' },
+  library: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -36,7 +39,7 @@ export class UsageError extends Error {
 }
 
 export interface Parsed<V> {
-  values: V & { api?: string; token?: string; json?: boolean; help?: boolean };
+  values: V & { api?: string; token?: string; library?: string; json?: boolean; help?: boolean };
   positionals: string[];
 }
 
@@ -57,8 +60,12 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
   }
 }
 
-export function clientFor(values: { api?: string | undefined; token?: string | undefined }): ApiClient {
-  return new ApiClient({ api: values.api, token: values.token });
+export function clientFor(values: {
+  api?: string | undefined;
+  token?: string | undefined;
+  library?: string | undefined;
+}): ApiClient {
+  return new ApiClient({ api: values.api, token: values.token, library: values.library });
 }
 
 /**

@@ -1,5 +1,5 @@
 /** `vtl status`: the library, its drives (cartridge and head position) and every element. */
-import type { CartridgeView, DriveView, StatusView } from '../api/types.js';
+import type { CartridgeView, DriveView, LibraryListView, StatusView } from '../api/types.js';
 import {
   CONNECTION_HELP,
   clientFor,
@@ -19,6 +19,38 @@ Shows the library's target and portals, each drive with the cartridge in it and 
 position, and (with a changer) every element with its cartridge.
 
 ${CONNECTION_HELP}`;
+
+export const LIBRARIES_USAGE = `usage: vtl libraries [--json] [--api URL] [--token TOKEN]
+
+Lists the libraries the server runs, each its own iSCSI target; --library NAME (or
+VTL_LIBRARY) picks one for the other commands.
+
+${CONNECTION_HELP}`;
+
+export async function librariesCommand(args: string[], io: CommandIo = processIo): Promise<number> {
+  let json = false;
+  return runCommand(
+    io,
+    LIBRARIES_USAGE,
+    () => json,
+    async () => {
+      const { values, positionals } = parseCommand(args, {});
+      json = values.json === true;
+      if (values.help) return io.out(LIBRARIES_USAGE);
+      if (positionals.length > 0)
+        throw new UsageError(`vtl libraries takes no arguments (got ${positionals.join(' ')})`);
+      const list = await clientFor(values).get<LibraryListView>('/libraries');
+      if (json) return printJson(io, list);
+      io.out(`portals  ${list.portals.join(', ')}\n\n`);
+      io.out(
+        table(
+          ['library', 'target', 'drives', 'changer', 'cartridges'],
+          list.libraries.map((l) => [l.name, l.targetName, l.drives, l.changer ? 'yes' : 'no', l.cartridges]),
+        ),
+      );
+    },
+  );
+}
 
 export async function statusCommand(args: string[], io: CommandIo = processIo): Promise<number> {
   let json = false;
@@ -40,7 +72,11 @@ export async function statusCommand(args: string[], io: CommandIo = processIo): 
 }
 
 export function formatStatus(s: StatusView): string {
-  const lines = [`target   ${s.library.targetName}`, `portals  ${s.library.portals.join(', ')}`];
+  const lines = [
+    `library  ${s.library.name}`,
+    `target   ${s.library.targetName}`,
+    `portals  ${s.library.portals.join(', ')}`,
+  ];
   const c = s.library.changer;
   lines.push(
     c
