@@ -1,7 +1,9 @@
 /**
  * The example VTL server on its embedded defaults: `npm start`.
- * Data in ./vtl-data, iSCSI on 127.0.0.1:3260, two LTO-8 drives at LUNs 1 and 2, each with a
- * blank cartridge loaded. Any `vtl serve` option may follow: `npm start -- --portal 127.0.0.1:3261`.
+ * Data in ./vtl-data, iSCSI on 127.0.0.1:3260: a library with an IBM 03584 changer at LUN 0
+ * (24 slots holding E01001L8..E01020L8 and CLN001L1, 4 mailslots) and two empty LTO-8 drives at
+ * LUNs 1 and 2; the management API on 127.0.0.1:3270. Any `vtl serve` option may follow:
+ * `npm start -- --portal 127.0.0.1:3261`.
  */
 import { serve } from '../src/cli/serve.js';
 import { parseArgs } from 'node:util';

@@ -144,8 +144,10 @@ if ((DRY)); then printf '%q ' "${Q[@]}"; echo; exit 0; fi
 RAW="$WORK/console"
 start=$(date +%s%N)
 set +e
-timeout -k 5 "$TIMEOUT" "${Q[@]}" </dev/null 2> >(tee "$WORK/qemu.err" >&2) | tr -d '\r\000' | tee "$RAW" \
-  | awk -v q="$QUIET" '/^===GUEST BEGIN/ { on = 1 } { if (!q || on) { print; fflush() } } /^===GUEST END/ { on = 0 }'
+# Every stage passes lines on as they come (sed -u; not tr or mawk, which buffer in a pipe), so
+# a caller can act on a line the guest prints while the guest waits for it.
+show() { if ((QUIET)); then sed -u -n '/^===GUEST BEGIN/,/^===GUEST END/p'; else cat; fi; }
+timeout -k 5 "$TIMEOUT" "${Q[@]}" </dev/null 2> >(tee "$WORK/qemu.err" >&2) | sed -u 's/[\r\x00]//g' | tee "$RAW" | show
 qrc=${PIPESTATUS[0]}
 set -e
 secs=$(( ($(date +%s%N) - start) / 100000000 ))

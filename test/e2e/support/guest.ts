@@ -66,6 +66,11 @@ export interface RunGuestOptions {
   caseTimeoutSec?: number;
   memoryMb?: number;
   accel?: 'auto' | 'kvm' | 'tcg';
+  /**
+   * Called with each console line as it arrives, so a test can act while the guest runs (a
+   * case prints a request line, the host does it, the case waits for the effect).
+   */
+  onConsoleLine?: (line: string) => void;
 }
 
 function hasCommand(cmd: string): boolean {
@@ -88,15 +93,26 @@ interface Exec {
 }
 
 /** Runs a script in its own process group; on timeout the whole group is killed. */
-function exec(args: string[], timeoutMs: number, stream: boolean): Promise<Exec> {
+function exec(
+  args: string[],
+  timeoutMs: number,
+  stream: boolean,
+  onLine?: (line: string) => void,
+): Promise<Exec> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('bash', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
+    let partial = '';
     child.stdout.on('data', (b: Buffer) => {
       out.push(b);
       if (stream) process.stderr.write(b);
+      if (onLine) {
+        const lines = (partial + b.toString('utf8')).split('\n');
+        partial = lines.pop()!;
+        for (const line of lines) onLine(line.replace(/[\r\0]/g, ''));
+      }
     });
     child.stderr.on('data', (b: Buffer) => {
       err.push(b);
@@ -233,7 +249,7 @@ export async function runGuest(opts: RunGuestOptions): Promise<GuestRun> {
 
     const started = Date.now();
     // run-guest.sh enforces timeoutSec on qemu itself; the extra margin covers the KVM probe
-    const r = await exec(args, (timeoutSec + 30) * 1000, VERBOSE);
+    const r = await exec(args, (timeoutSec + 30) * 1000, VERBOSE, opts.onConsoleLine);
     const wallMs = Date.now() - started;
     const consoleText = r.stdout;
     const { cases, finished } = parseConsole(consoleText);
