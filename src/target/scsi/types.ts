@@ -141,8 +141,13 @@ export interface CommandSpec<D> {
    * byte, bits set where the field is honoured. Byte 0 is the opcode (0xff).
    */
   readonly usage: readonly number[];
-  /** Nominal command timeout in seconds (RSOC command timeouts descriptor). */
+  /**
+   * NOMINAL COMMAND PROCESSING TIMEOUT in seconds (SPC-4 6.35.4 command timeouts descriptor):
+   * how long the command typically takes before a client should ask for progress.
+   */
   readonly timeout?: number;
+  /** RECOMMENDED COMMAND TIMEOUT in seconds (same descriptor); defaults to `timeout`. */
+  readonly recommendedTimeout?: number;
   /** Runs even with a unit attention pending (INQUIRY, REPORT LUNS, REQUEST SENSE). */
   readonly allowedWithUnitAttention?: boolean;
   /**

@@ -19,18 +19,37 @@ import type { TapeImage } from '../image/types.js';
 import { SSC_SENSE } from './sense-codes.js';
 import { findDriveModel, mediaAccess, mediaDensity, mediaGeneration, mediumTypeCode } from './models.js';
 import type { DriveModel } from './models.js';
+import { DriveHealth, TapeAlertFlag } from './tape-alert.js';
+import type { HealthOptions } from './tape-alert.js';
+import { recordLoad, noteVolumeChange, OPTIMIZED_KEY, INITIALIZATION_COUNT } from './mam-store.js';
 
 /** READ BLOCK LIMITS maximum by default: 8 MiB, what PBS transfers at most (clients.md 1a). */
 export const DEFAULT_MAX_BLOCK_LENGTH = 0x800000;
 /** The BLOCK LENGTH field of the block descriptor is three bytes. */
 export const MAX_FIXED_BLOCK_LENGTH = 0xffffff;
 
-export interface TapeDriveOptions {
+export interface TapeDriveOptions extends HealthOptions {
   /** Personality key, e.g. 'IBM ULT3580-TD8' (models.ts). */
   model?: string;
   /** Largest block READ BLOCK LIMITS reports and WRITE accepts (1..16 MiB-1). */
   maxBlockLength?: number;
+  /**
+   * LTO-9 and later: how long the media optimization of a new cartridge's first load takes, in
+   * milliseconds (a real drive: 40-120 minutes). Default 2000.
+   */
+  mediaOptimizationMs?: number;
   logger?: Logger;
+}
+
+/** Default media optimization time: short, so PBS's TUR poll (1 s interval) sees it and moves on. */
+export const DEFAULT_MEDIA_OPTIMIZATION_MS = 2000;
+
+/** What the drive counted while the current cartridge was threaded (MAM 0222h/0223h, log 17h 000Eh/000Fh). */
+export interface LoadCounters {
+  bytesWrittenAtLoad: number;
+  bytesReadAtLoad: number;
+  /** Volume change reference already advanced during this load (SPC-4 MAM 0009h). */
+  changed: boolean;
 }
 
 export type CartridgeState = 'empty' | 'loaded' | 'unloaded';
@@ -55,8 +74,19 @@ export class TapeDrive {
   /** Device configuration WRITE DELAY TIME in 100 ms units. */
   writeDelayTime = 0;
   readonly counters: DriveCounters = { bytesWritten: 0, bytesRead: 0 };
-  /** TapeAlert flags (1..64) raised since the page was last read (TapeAlert log page). */
-  readonly tapeAlerts = new Set<number>();
+  /** Cleaning state, media wear and TapeAlert flags (tape-alert.ts). */
+  readonly health: DriveHealth;
+  /** TapeAlert event flags (1..64) raised since the page was last read (TapeAlert log page). */
+  readonly tapeAlerts: Set<number>;
+  readonly mediaOptimizationMs: number;
+  /** Unit serial number (VPD 80h), set by createTapeDrive; MAM load history records it. */
+  serial = '';
+  /** Lifetime volume loads of this drive (device statistics 0000h). */
+  loadsInLife = 0;
+  /** Loads since the device statistics were last reset (device statistics 000Dh). */
+  loadsSinceReset = 0;
+  /** Per-load counters of the threaded cartridge. */
+  loadCounters: LoadCounters = { bytesWrittenAtLoad: 0, bytesReadAtLoad: 0, changed: false };
 
   private cartridge: TapeImage | null = null;
   private threaded = false;
@@ -64,6 +94,8 @@ export class TapeDrive {
   private readonly preventers = new Set<string>();
   private services: SpcServices | null = null;
   private tail: Promise<unknown> = Promise.resolve();
+  /** Media optimization running: when it ends (health.now() time) and its timer. */
+  private optimization: { until: number; timer: NodeJS.Timeout } | null = null;
 
   constructor(options: TapeDriveOptions = {}) {
     this.model = findDriveModel(options.model);
@@ -75,6 +107,12 @@ export class TapeDrive {
       );
     }
     this.maxBlockLength = max;
+    const opt = options.mediaOptimizationMs ?? DEFAULT_MEDIA_OPTIMIZATION_MS;
+    if (!Number.isInteger(opt) || opt < 0)
+      throw new VtlError('ERR_INVALID_ARGUMENT', `mediaOptimizationMs must be an integer >= 0, got ${opt}`);
+    this.mediaOptimizationMs = opt;
+    this.health = new DriveHealth(options);
+    this.tapeAlerts = this.health.events;
     this.logger = (options.logger ?? silentLogger).child({ component: 'ssc', model: this.model.key });
   }
 
@@ -147,18 +185,111 @@ export class TapeDrive {
     if (media === 'CLEANING') throw new SenseError(SENSE.CLEANING_CARTRIDGE_INSTALLED);
     if (mediaAccess(this.model, media) === 'incompatible')
       throw new SenseError(SENSE.INCOMPATIBLE_MEDIUM_INSTALLED);
+    // Media optimization (LTO-9+ first load): NOT READY 04/01 with the progress indication, which
+    // TEST UNIT READY polls until it ends (PBS waits up to 2 hours, clients.md 1a).
+    if (this.optimization)
+      throw new SenseError(SENSE.BECOMING_READY, { progress: this.optimizationProgress() });
     return image;
   }
 
-  /** Medium access for commands that change the medium: DATA PROTECT 27/00 when protected. */
+  /**
+   * Medium access for commands that change the medium: DATA PROTECT 27/00 when the cartridge is
+   * write-protected, 30/05 when its generation is one this drive only reads.
+   */
   requireWritableImage(): TapeImage {
     const image = this.requireImage();
-    if (this.writeProtected) {
+    if (image.meta.writeProtected) {
       // TapeAlert flag 09h: "write protect" — a write was attempted on a protected cartridge.
-      this.tapeAlerts.add(0x09);
+      this.tapeAlerts.add(TapeAlertFlag.WRITE_PROTECT);
       throw new SenseError(SENSE.WRITE_PROTECTED);
     }
+    if (this.writeProtected) throw new SenseError(SSC_SENSE.CANNOT_WRITE_MEDIUM_INCOMPATIBLE_FORMAT);
     return image;
+  }
+
+  /** True while a media optimization runs (DT device status activity 0Bh, calibrating). */
+  get optimizing(): boolean {
+    return this.optimization !== null;
+  }
+
+  /** Progress indication of SPC-4 4.5.2.4.4: fraction done times 65536. */
+  private optimizationProgress(): number {
+    const o = this.optimization!;
+    const left = Math.max(0, o.until - this.health.now());
+    return Math.min(0xffff, Math.floor((1 - left / Math.max(1, this.mediaOptimizationMs)) * 0x10000));
+  }
+
+  /**
+   * LTO-9 and later calibrate a cartridge the first time it is loaded and after FORMAT MEDIUM
+   * (PBS docs: media optimization). The state lives in the cartridge's metadata, so it happens
+   * once per cartridge; an unload while it runs leaves the cartridge unoptimized.
+   */
+  startOptimization(image: TapeImage, force = false): void {
+    const g = mediaGeneration(image.meta.mediaType);
+    if (!this.model.mediaOptimization || !g || g.generation < 9) return;
+    if (!force && (image.meta.attributes[OPTIMIZED_KEY] === '1' || image.objectCount > 0)) return;
+    this.cancelOptimization();
+    delete image.meta.attributes[OPTIMIZED_KEY];
+    const finish = (): void => {
+      this.optimization = null;
+      image.meta.attributes[OPTIMIZED_KEY] = '1';
+      this.logger.info('media optimization done', { label: image.label });
+      void this.exclusive(() => image.saveMeta()).catch((err: unknown) =>
+        this.logger.error('saving cartridge metadata failed', { label: image.label, err }),
+      );
+    };
+    if (this.mediaOptimizationMs === 0) {
+      image.meta.attributes[OPTIMIZED_KEY] = '1';
+      return;
+    }
+    const timer = setTimeout(finish, this.mediaOptimizationMs);
+    timer.unref();
+    this.optimization = { until: this.health.now() + this.mediaOptimizationMs, timer };
+    this.logger.info('media optimization started', { label: image.label, ms: this.mediaOptimizationMs });
+  }
+
+  private cancelOptimization(): void {
+    if (this.optimization) clearTimeout(this.optimization.timer);
+    this.optimization = null;
+  }
+
+  /** Fault injection (management API): raises TapeAlert flag 1..64 until the page is read. */
+  injectTapeAlert(flag: number): void {
+    this.health.inject(flag);
+  }
+
+  /**
+   * A cleaning cartridge went through the drive; the library counts its uses and says whether it
+   * was expired (TapeAlert 16h) or cleaned the drive (cleaning-required flags end).
+   */
+  clean(options: { expired?: boolean } = {}): void {
+    this.health.clean(options.expired === true);
+  }
+
+  /** Every TapeAlert flag now set, flag 1 in the most significant bit (log 12h, MAM 0002h). */
+  tapeAlertMask(): bigint {
+    return this.health.mask(this.image?.meta ?? this.cartridge?.meta ?? null);
+  }
+
+  /** FORMAT MEDIUM done: one more initialization (MAM 0007h), optimization again on LTO-9+. */
+  noteFormatted(image: TapeImage): void {
+    const a = image.meta.attributes;
+    a[INITIALIZATION_COUNT] = Math.min(0xffff, parseInt(a[INITIALIZATION_COUNT] ?? '0000', 16) + 1)
+      .toString(16)
+      .padStart(4, '0');
+    this.loadCounters.changed = false;
+    noteVolumeChange(image, this.loadCounters);
+    this.startOptimization(image, true);
+  }
+
+  /** The head passed over the whole medium and back (log 17h 0101h BOM passes). */
+  notePass(image: TapeImage): void {
+    if (!image.position().bop) image.meta.counters.passes += 1;
+  }
+
+  /** Bytes moved between host and medium, for the cleaning interval. */
+  noteTransfer(bytes: number): void {
+    this.health.bytesSinceCleaning += bytes;
   }
 
   // ---- cartridge handling (server, changer) ---------------------------------------------------
@@ -177,8 +308,7 @@ export class TapeDrive {
       }
       await image.rewind();
       this.cartridge = image;
-      this.threaded = true;
-      image.meta.counters.loads += 1;
+      this.onThread(image);
       this.logger.info('cartridge loaded', { label: image.label });
       this.services?.raiseUnitAttention(SENSE.NOT_READY_TO_READY_CHANGE);
     });
@@ -196,6 +326,7 @@ export class TapeDrive {
         throw new VtlError('ERR_STATE', `medium removal is prevented on the drive holding ${image.label}`);
       }
       if (this.threaded) await this.unthreadNow();
+      this.cancelOptimization();
       this.cartridge = null;
       this.preventers.clear();
       this.logger.info('cartridge removed', { label: image.label });
@@ -208,6 +339,8 @@ export class TapeDrive {
     return this.exclusive(async () => {
       const image = this.cartridge;
       this.cartridge = null;
+      this.cancelOptimization();
+      if (this.threaded) this.health.threaded(false);
       this.threaded = false;
       this.preventers.clear();
       if (!image) return;
@@ -224,9 +357,12 @@ export class TapeDrive {
     const image = this.cartridge;
     if (!image || !this.threaded) return;
     await image.sync();
+    this.notePass(image);
     await image.rewind();
+    this.cancelOptimization();
     await image.saveMeta();
     this.threaded = false;
+    this.health.threaded(false);
   }
 
   /** LOAD UNLOAD LOAD=1 on an unthreaded cartridge: thread it again at BOP. */
@@ -234,10 +370,27 @@ export class TapeDrive {
     const image = this.cartridge;
     if (!image) throw new SenseError(SENSE.MEDIUM_NOT_PRESENT);
     await image.rewind();
-    if (!this.threaded) {
-      this.threaded = true;
-      image.meta.counters.loads += 1;
-    }
+    if (!this.threaded) this.onThread(image);
+  }
+
+  /**
+   * A cartridge is threaded: load counters (MAM 0003h, log 17h 0001h), the load history
+   * (MAM 020Ah-020Dh), per-load byte counters, and media optimization on LTO-9+.
+   */
+  private onThread(image: TapeImage): void {
+    this.threaded = true;
+    image.meta.counters.loads += 1;
+    this.loadsInLife += 1;
+    this.loadsSinceReset += 1;
+    this.health.threaded(true);
+    this.loadCounters = {
+      bytesWrittenAtLoad: image.meta.counters.bytesWritten,
+      bytesReadAtLoad: image.meta.counters.bytesRead,
+      changed: false,
+    };
+    if (image.meta.mediaType === 'CLEANING') return;
+    recordLoad(image.meta, this.model.vendor, this.serial);
+    if (mediaAccess(this.model, image.meta.mediaType) !== 'incompatible') this.startOptimization(image);
   }
 
   /**
@@ -276,6 +429,7 @@ export class TapeDrive {
    */
   async prepareWrite(image: TapeImage): Promise<void> {
     this.requireWritableImage();
+    noteVolumeChange(image, this.loadCounters);
     if (image.position().eod) return;
     try {
       await image.erase();

@@ -14,7 +14,8 @@ import { TAPE_LOG_PAGES } from './log-pages.js';
 import { TAPE_MODE_PAGES, tapeBlockDescriptor } from './mode-pages.js';
 import type { DriveModel } from './models.js';
 import { SSC_COMMANDS } from './table.js';
-import { TAPE_VPD_PAGES } from './vpd-pages.js';
+import { IBM_VPD_PAGES, TAPE_VPD_PAGES } from './vpd-pages.js';
+import { IBM_MODE_PAGES } from './ibm-mode-pages.js';
 
 export { TapeDrive, DEFAULT_MAX_BLOCK_LENGTH } from './drive.js';
 export type { TapeDriveOptions, CartridgeState, DriveCounters } from './drive.js';
@@ -71,14 +72,16 @@ export function tapeDriveIdentity(model: DriveModel, serial: string, naa: Buffer
 }
 
 /** The tables that make a tape drive, over the SPC core. */
-export function tapeDriveProfile(identity: DeviceIdentity): DeviceProfile<TapeDrive> {
+export function tapeDriveProfile(identity: DeviceIdentity, model?: DriveModel): DeviceProfile<TapeDrive> {
+  // IBM personalities add IBM's vendor pages (VPD C0h/C1h, mode 24h/25h) for IBM's drivers.
+  const ibm = model?.ibmVendorPages === true;
   return {
     identity,
     commands: SSC_COMMANDS,
-    modePages: TAPE_MODE_PAGES,
+    modePages: ibm ? [...TAPE_MODE_PAGES, ...IBM_MODE_PAGES] : TAPE_MODE_PAGES,
     blockDescriptor: tapeBlockDescriptor,
     logPages: TAPE_LOG_PAGES,
-    vpdPages: TAPE_VPD_PAGES,
+    vpdPages: ibm ? [...TAPE_VPD_PAGES, ...IBM_VPD_PAGES] : TAPE_VPD_PAGES,
     // SPC-4 PREVENT ALLOW MEDIUM REMOVAL: a reset ends every prevention of medium removal,
     // nexus loss ends that nexus's own; a reset also restores the default mode parameters.
     onReset: (drive) => {
@@ -103,10 +106,11 @@ export function createTapeDrive(options: CreateTapeDriveOptions = {}): TapeDrive
   const naa = options.naa ?? naaFromSerial(drive.model, serial);
   if (naa.length !== 8) throw new VtlError('ERR_INVALID_ARGUMENT', `naa must be 8 bytes, got ${naa.length}`);
   const lu = createLogicalUnit(
-    tapeDriveProfile(tapeDriveIdentity(drive.model, serial, naa)),
+    tapeDriveProfile(tapeDriveIdentity(drive.model, serial, naa), drive.model),
     drive,
     options.logger ? { logger: options.logger } : {},
   );
+  drive.serial = serial;
   drive.attach(lu.services);
   return { drive, lu };
 }

@@ -6,7 +6,8 @@
  * Generation rules (LTO Program compatibility): an LTO-5..7 drive writes its own and the previous
  * generation and reads one further back; an LTO-8 drive reads and writes LTO-7 and LTO-8 and
  * formats LTO-7 cartridges as type M (M8, density 5Dh); an LTO-9 drive reads and writes LTO-8
- * and LTO-9 only (LTFS ibm_tape.c `lto_drive_density` encodes the same table).
+ * and LTO-9 only; an LTO-10 drive reads and writes LTO-10 only (LTFS ibm_tape.c
+ * `lto_drive_density` encodes the same table, LTO-10 as drive type 'TDA'/'HHA', density 62h).
  */
 import type { MediaType } from '../image/types.js';
 import { VtlError } from '../../util/errors.js';
@@ -99,6 +100,17 @@ export const DENSITIES = {
     name: 'U-932',
     description: 'Ultrium 9/32T',
   },
+  // LTO-10 (LTFS tape_ops.h TC_DC_LTO10 = 62h, 30 TB native). The LTO Program has not published
+  // linear density and track count: 0 in BITS PER MM and TRACKS means "not reported".
+  LTO10: {
+    code: 0x62,
+    cartridgeGeneration: 10,
+    bitsPerMm: 0,
+    tracks: 0,
+    capacityMb: 30_000_000,
+    name: 'U-A32',
+    description: 'Ultrium 10/32T',
+  },
 } as const satisfies Record<string, DensityInfo>;
 
 export const MEDIA_WIDTH_TENTHS_MM = 127;
@@ -118,6 +130,9 @@ export type MediumTypeStyle =
   /** HP/HPE: 00h data, 01h WORM; hosts infer the generation from the density code. */
   | 'hp';
 
+/** Full-height or half-height drive (LTFS tells them apart for its timeout tables). */
+export type FormFactor = 'full-height' | 'half-height';
+
 export interface DriveModel {
   /** 'VENDOR PRODUCT', the key used in configuration (src/vtl/config.ts `drive.model`). */
   readonly key: string;
@@ -128,6 +143,16 @@ export interface DriveModel {
   readonly generation: number;
   readonly densities: readonly DriveDensity[];
   readonly mediumTypeStyle: MediumTypeStyle;
+  readonly formFactor: FormFactor;
+  /** Native (uncompressed) transfer rate in MB/s, as the vendor data sheets give it. */
+  readonly speedMBps: number;
+  /** IBM vendor pages (VPD C0h/C1h, mode pages 24h/25h) that IBM's Windows driver expects. */
+  readonly ibmVendorPages: boolean;
+  /**
+   * LTO-9 and later optimize a new cartridge on its first load (PBS docs "LTO-9+ considerations"):
+   * the drive is NOT READY 04/01 meanwhile.
+   */
+  readonly mediaOptimization: boolean;
 }
 
 const rw = (density: DensityInfo): DriveDensity => ({ density, write: true });
@@ -140,6 +165,17 @@ const GENERATION_DENSITIES: Record<number, readonly DriveDensity[]> = {
   7: [rw(DENSITIES.LTO7), rw(DENSITIES.LTO6), ro(DENSITIES.LTO5)],
   8: [rw(DENSITIES.LTO8), rw(DENSITIES.LTOM8), rw(DENSITIES.LTO7)],
   9: [rw(DENSITIES.LTO9), rw(DENSITIES.LTO8)],
+  10: [rw(DENSITIES.LTO10)],
+};
+
+/** Native MB/s per generation: [full-height, half-height] (LTO Program / vendor data sheets). */
+const SPEED: Record<number, readonly [number, number]> = {
+  5: [140, 140],
+  6: [160, 160],
+  7: [300, 300],
+  8: [360, 300],
+  9: [400, 300],
+  10: [400, 400],
 };
 
 function model(
@@ -147,8 +183,9 @@ function model(
   product: string,
   revision: string,
   generation: number,
-  style: MediumTypeStyle,
+  formFactor: FormFactor,
 ): DriveModel {
+  const ibm = vendor === 'IBM';
   return {
     key: `${vendor} ${product}`,
     vendor,
@@ -156,22 +193,43 @@ function model(
     revision,
     generation,
     densities: GENERATION_DENSITIES[generation],
-    mediumTypeStyle: style,
+    // LTFS reads IBM cartridge type codes for IBM only; HP/HPE and Quantum report 00h/01h and
+    // leave the generation to the density code (LTFS `sg_load`, hp_tape.c, quantum_tape.c).
+    mediumTypeStyle: ibm ? 'ibm' : 'hp',
+    formFactor,
+    speedMBps: SPEED[generation][formFactor === 'full-height' ? 0 : 1],
+    ibmVendorPages: ibm,
+    mediaOptimization: generation >= 9,
   };
 }
 
-/** Personalities whose INQUIRY strings LTFS, PBS and the vendor drivers recognise (clients.md 2). */
+/**
+ * Personalities whose INQUIRY strings LTFS's whitelists accept (ibm_tape.c, hp_tape.c,
+ * quantum_tape.c `supported_devices`) and PBS and the vendor drivers recognise (clients.md 2).
+ * IBM revisions pass LTFS's firmware gate (4-character compare: LTO-5 >= B170, LTO-8 >= HB81).
+ */
 export const DRIVE_MODELS: readonly DriveModel[] = [
-  model('IBM', 'ULT3580-TD5', 'G350', 5, 'ibm'),
-  model('IBM', 'ULT3580-TD6', 'J451', 6, 'ibm'),
-  model('IBM', 'ULT3580-TD7', 'JAX1', 7, 'ibm'),
-  model('IBM', 'ULT3580-TD8', 'KAJ1', 8, 'ibm'),
-  model('IBM', 'ULT3580-TD9', 'N9J1', 9, 'ibm'),
-  model('HP', 'Ultrium 5-SCSI', 'Z6JD', 5, 'hp'),
-  model('HP', 'Ultrium 6-SCSI', '35GD', 6, 'hp'),
-  model('HP', 'Ultrium 7-SCSI', 'J4DB', 7, 'hp'),
-  model('HPE', 'Ultrium 8-SCSI', 'K5G4', 8, 'hp'),
-  model('HPE', 'Ultrium 9-SCSI', 'P3A1', 9, 'hp'),
+  model('IBM', 'ULT3580-TD5', 'G350', 5, 'full-height'),
+  model('IBM', 'ULT3580-TD6', 'J451', 6, 'full-height'),
+  model('IBM', 'ULT3580-TD7', 'JAX1', 7, 'full-height'),
+  model('IBM', 'ULT3580-TD8', 'KAJ1', 8, 'full-height'),
+  model('IBM', 'ULT3580-TD9', 'N9J1', 9, 'full-height'),
+  model('IBM', 'ULT3580-TDA', 'Q0J1', 10, 'full-height'),
+  model('IBM', 'ULTRIUM-HH5', 'E6R3', 5, 'half-height'),
+  model('IBM', 'ULTRIUM-HH6', 'J452', 6, 'half-height'),
+  model('IBM', 'ULTRIUM-HH7', 'JAX2', 7, 'half-height'),
+  model('IBM', 'ULTRIUM-HH8', 'KAJ2', 8, 'half-height'),
+  model('IBM', 'ULTRIUM-HH9', 'N9J2', 9, 'half-height'),
+  model('HP', 'Ultrium 5-SCSI', 'Z6JD', 5, 'full-height'),
+  model('HP', 'Ultrium 6-SCSI', '35GD', 6, 'full-height'),
+  model('HP', 'Ultrium 7-SCSI', 'J4DB', 7, 'full-height'),
+  model('HPE', 'Ultrium 8-SCSI', 'K5G4', 8, 'full-height'),
+  model('HPE', 'Ultrium 9-SCSI', 'P3A1', 9, 'full-height'),
+  model('QUANTUM', 'ULTRIUM-HH5', '3210', 5, 'half-height'),
+  model('QUANTUM', 'ULTRIUM-HH6', '3310', 6, 'half-height'),
+  model('QUANTUM', 'ULTRIUM-HH7', 'K241', 7, 'half-height'),
+  model('QUANTUM', 'ULTRIUM-HH8', 'L5E1', 8, 'half-height'),
+  model('QUANTUM', 'ULTRIUM-HH9', 'N1G1', 9, 'half-height'),
 ];
 
 export const DEFAULT_DRIVE_MODEL = 'IBM ULT3580-TD8';
@@ -193,7 +251,8 @@ export function mediaGeneration(media: MediaType): { generation: number; worm: b
   // Pure and asked on every medium-access command (requireImage): answered once per type.
   let g = generationCache.get(media);
   if (g === undefined) {
-    const m = /^LTO(\d)(-WORM)?$/.exec(media);
+    // 'LTO10' too, once the image's MediaType names it.
+    const m = /^LTO(\d+)(-WORM)?$/.exec(media);
     g = m ? Object.freeze({ generation: Number(m[1]), worm: m[2] !== undefined }) : null;
     generationCache.set(media, g);
   }

@@ -11,8 +11,10 @@ import { checkPartition, spaceStop } from './common.js';
 import type { SscContext } from './common.js';
 
 /** REWIND (SSC-4): sync first (DESIGN.md sync rules), then BOP. IMMED changes nothing here. */
-export async function rewind(_ctx: SscContext, image: TapeImage): Promise<HandlerResult> {
+export async function rewind(ctx: SscContext, image: TapeImage): Promise<HandlerResult> {
   await image.sync();
+  // A rewind from anywhere but BOP is one more pass over the beginning of medium (log 17h 0101h).
+  ctx.device.notePass(image);
   await image.rewind();
 }
 

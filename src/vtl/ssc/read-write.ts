@@ -66,6 +66,7 @@ async function readVariable(
   }
   const data = r.data;
   drive.counters.bytesRead += Math.min(data.length, length);
+  drive.noteTransfer(data.length);
   if (data.length === length) return data;
   if (data.length < length) {
     // Short block: with SILI the transport's underflow residual says it; without, ILI and the
@@ -108,6 +109,7 @@ async function readFixed(drive: TapeDrive, image: TapeImage, count: number): Pro
     }
     parts.push(r.data);
     drive.counters.bytesRead += blockLength;
+    drive.noteTransfer(blockLength);
   }
   return done();
 }
@@ -150,6 +152,7 @@ export async function write6(ctx: SscContext, image: TapeImage): Promise<Handler
         : dataOut!.subarray(i * blockLength, (i + 1) * blockLength);
     await image.writeBlock(block);
     drive.counters.bytesWritten += blockLength;
+    drive.noteTransfer(blockLength);
   }
   // BUFFERED MODE 0 (SSC-4 mode parameter header): GOOD only once the data is on the medium.
   if (drive.bufferedMode === 0) await image.sync();

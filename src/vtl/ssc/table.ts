@@ -5,7 +5,9 @@
  * dispatcher with INVALID FIELD IN CDB and its byte/bit pointer: that is how WRITE FILEMARKS
  * WSMK, LOAD UNLOAD HOLD, REPORT DENSITY SUPPORT MEDIUM TYPE and PREVENT 1xb are answered.
  *
- * Timeouts are nominal seconds for the RSOC timeouts descriptor (LTFS sizes its waits by them).
+ * Timeouts feed the RSOC command timeouts descriptor: `timeout` is the nominal processing time,
+ * `recommendedTimeout` what a host should allow; the recommended values are IBM's LTO-8 ones as
+ * LTFS's ibm_tape.c timeout tables carry them (LTFS sizes its waits by what RSOC reports).
  */
 import { SENSE } from '../../target/scsi/sense.js';
 import type { CommandSpec } from '../../target/scsi/types.js';
@@ -31,11 +33,22 @@ import { loadUnload, preventAllowMediumRemoval } from './load-unload.js';
 import { erase6 } from './erase.js';
 import { readBlockLimits } from './block-limits.js';
 import { reportDensitySupport } from './density.js';
+import { formatMedium } from './format.js';
+import { readAttribute, writeAttribute } from './mam.js';
 
 /** TEST UNIT READY (SPC-4): GOOD with a threaded cartridge, else why not (drive.ts). */
 function testUnitReady(ctx: SscContext): void {
   ctx.device.requireImage();
 }
+
+/**
+ * READ ATTRIBUTE (SPC-4 6.17): SERVICE ACTION, LOGICAL VOLUME NUMBER, PARTITION NUMBER, FIRST
+ * ATTRIBUTE IDENTIFIER, ALLOCATION LENGTH, CACHE (ignored: the memory is always current). The
+ * SMC ELEMENT ADDRESS bytes are outside the mask on a drive.
+ */
+const READ_ATTRIBUTE_USAGE = [
+  0xff, 0x1f, 0x00, 0x00, 0x00, 0xff, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00,
+];
 
 export const SSC_COMMANDS = [
   {
@@ -44,7 +57,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x00, 0x00, 0x00, 0x00, 0x00],
-    timeout: 60,
+    timeout: 1,
+    recommendedTimeout: 60,
     allowedUnderReservation: true,
     handler: testUnitReady,
   },
@@ -54,9 +68,21 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0x00],
-    timeout: 600,
+    timeout: 20,
+    recommendedTimeout: 600,
     allowedUnderWriteExclusive: true,
     handler: withMedium(rewind),
+  },
+  {
+    name: 'FORMAT MEDIUM',
+    opcode: 0x04,
+    cdbLength: 6,
+    direction: 'none',
+    // VERIFY and TRANSFER LENGTH (no format parameters) are outside the mask.
+    usage: [0xff, 0x01, 0x0f, 0x00, 0x00, 0x00],
+    timeout: 60,
+    recommendedTimeout: 3000,
+    handler: formatMedium,
   },
   {
     name: 'READ BLOCK LIMITS',
@@ -64,7 +90,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'in',
     usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0x00],
-    timeout: 60,
+    timeout: 1,
+    recommendedTimeout: 60,
     allowedUnderReservation: true,
     handler: readBlockLimits,
   },
@@ -74,7 +101,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'in',
     usage: [0xff, 0x03, 0xff, 0xff, 0xff, 0x00],
-    timeout: 1200,
+    timeout: 5,
+    recommendedTimeout: 2280,
     allowedUnderWriteExclusive: true,
     handler: withMedium(read6, { validate: validateRead6, mediumError: SENSE.UNRECOVERED_READ_ERROR }),
   },
@@ -84,7 +112,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'out',
     usage: [0xff, 0x01, 0xff, 0xff, 0xff, 0x00],
-    timeout: 1200,
+    timeout: 5,
+    recommendedTimeout: 1500,
     handler: withMedium(write6, { validate: validateWrite6, mediumError: SENSE.WRITE_ERROR }),
   },
   {
@@ -93,7 +122,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x01, 0xff, 0xff, 0xff, 0x00],
-    timeout: 1200,
+    timeout: 5,
+    recommendedTimeout: 1620,
     handler: withMedium(writeFilemarks6, { mediumError: SENSE.WRITE_ERROR }),
   },
   {
@@ -102,7 +132,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x0f, 0xff, 0xff, 0xff, 0x00],
-    timeout: 2400,
+    timeout: 30,
+    recommendedTimeout: 2880,
     allowedUnderWriteExclusive: true,
     handler: withMedium(space6, { validate: validateSpace6 }),
   },
@@ -112,7 +143,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x03, 0x00, 0x00, 0x00, 0x00],
-    timeout: 16000,
+    timeout: 600,
+    recommendedTimeout: 54896,
     handler: withMedium(erase6, { mediumError: SENSE.WRITE_ERROR }),
   },
   {
@@ -121,7 +153,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x01, 0x00, 0x00, 0x07, 0x00],
-    timeout: 900,
+    timeout: 30,
+    recommendedTimeout: 960,
     handler: loadUnload,
   },
   {
@@ -130,7 +163,8 @@ export const SSC_COMMANDS = [
     cdbLength: 6,
     direction: 'none',
     usage: [0xff, 0x00, 0x00, 0x00, 0x01, 0x00],
-    timeout: 60,
+    timeout: 1,
+    recommendedTimeout: 60,
     handler: preventAllowMediumRemoval,
   },
   {
@@ -139,7 +173,8 @@ export const SSC_COMMANDS = [
     cdbLength: 10,
     direction: 'none',
     usage: [0xff, 0x07, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0xff, 0x00],
-    timeout: 2400,
+    timeout: 30,
+    recommendedTimeout: 2880,
     allowedUnderWriteExclusive: true,
     handler: withMedium(locate10, { validate: validateLocate10 }),
   },
@@ -149,7 +184,8 @@ export const SSC_COMMANDS = [
     cdbLength: 10,
     direction: 'in',
     usage: [0xff, 0x1f, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
-    timeout: 60,
+    timeout: 1,
+    recommendedTimeout: 60,
     allowedUnderWriteExclusive: true,
     handler: withMedium(readPosition, { validate: validateReadPosition }),
   },
@@ -159,9 +195,80 @@ export const SSC_COMMANDS = [
     cdbLength: 10,
     direction: 'in',
     usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00],
-    timeout: 60,
+    timeout: 1,
+    recommendedTimeout: 60,
     allowedUnderWriteExclusive: true,
     handler: reportDensitySupport,
+  },
+  {
+    name: 'READ ATTRIBUTE (ATTRIBUTE VALUES)',
+    opcode: 0x8c,
+    serviceAction: 0x00,
+    cdbLength: 16,
+    direction: 'in',
+    usage: READ_ATTRIBUTE_USAGE,
+    timeout: 1,
+    recommendedTimeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: readAttribute,
+  },
+  {
+    name: 'READ ATTRIBUTE (ATTRIBUTE LIST)',
+    opcode: 0x8c,
+    serviceAction: 0x01,
+    cdbLength: 16,
+    direction: 'in',
+    usage: READ_ATTRIBUTE_USAGE,
+    timeout: 1,
+    recommendedTimeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: readAttribute,
+  },
+  {
+    name: 'READ ATTRIBUTE (LOGICAL VOLUME LIST)',
+    opcode: 0x8c,
+    serviceAction: 0x02,
+    cdbLength: 16,
+    direction: 'in',
+    usage: READ_ATTRIBUTE_USAGE,
+    timeout: 1,
+    recommendedTimeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: readAttribute,
+  },
+  {
+    name: 'READ ATTRIBUTE (PARTITION LIST)',
+    opcode: 0x8c,
+    serviceAction: 0x03,
+    cdbLength: 16,
+    direction: 'in',
+    usage: READ_ATTRIBUTE_USAGE,
+    timeout: 1,
+    recommendedTimeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: readAttribute,
+  },
+  {
+    name: 'READ ATTRIBUTE (SUPPORTED ATTRIBUTES)',
+    opcode: 0x8c,
+    serviceAction: 0x05,
+    cdbLength: 16,
+    direction: 'in',
+    usage: READ_ATTRIBUTE_USAGE,
+    timeout: 1,
+    recommendedTimeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: readAttribute,
+  },
+  {
+    name: 'WRITE ATTRIBUTE',
+    opcode: 0x8d,
+    cdbLength: 16,
+    direction: 'out',
+    usage: [0xff, 0x01, 0x00, 0x00, 0x00, 0xff, 0x00, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
+    timeout: 1,
+    recommendedTimeout: 60,
+    handler: writeAttribute,
   },
   {
     name: 'SPACE(16)',
@@ -169,7 +276,8 @@ export const SSC_COMMANDS = [
     cdbLength: 16,
     direction: 'none',
     usage: [0xff, 0x0f, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00],
-    timeout: 2400,
+    timeout: 30,
+    recommendedTimeout: 2880,
     allowedUnderWriteExclusive: true,
     handler: withMedium(space16, { validate: validateSpace16 }),
   },
@@ -179,7 +287,8 @@ export const SSC_COMMANDS = [
     cdbLength: 16,
     direction: 'none',
     usage: [0xff, 0x3b, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00],
-    timeout: 2400,
+    timeout: 30,
+    recommendedTimeout: 2880,
     allowedUnderWriteExclusive: true,
     handler: withMedium(locate16, { validate: validateLocate16 }),
   },

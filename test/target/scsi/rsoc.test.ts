@@ -99,9 +99,10 @@ describe('REPORT SUPPORTED OPERATION CODES', () => {
   it('reports one command with its CDB usage data (options 1, 2, 3)', async () => {
     const { lu } = await readyUnit(I1);
     const inq = dataOf(await run(lu, rsoc(1, 0x12, 0, 512), I1));
-    expect(inq.toString('hex')).toBe('00030006' + 'ff01ffffff00');
+    // SPC-4 6.35.3: CDB USAGE DATA starts with the operation code itself.
+    expect(inq.toString('hex')).toBe('00030006' + '1201ffffff00');
     const withT = dataOf(await run(lu, rsoc(0x81, 0x12, 0, 512), I1));
-    expect(withT.toString('hex')).toBe('00830006' + 'ff01ffffff00' + '000a0000' + '0000000a0000000a');
+    expect(withT.toString('hex')).toBe('00830006' + '1201ffffff00' + '000a0000' + '0000000a0000000a');
     const prout = dataOf(await run(lu, rsoc(2, 0x5f, 6, 512), I1));
     expect(prout.subarray(0, 4).toString('hex')).toBe('0003000a');
     expect(dataOf(await run(lu, rsoc(3, 0x12, 7, 512), I1))[1]).toBe(0x03);

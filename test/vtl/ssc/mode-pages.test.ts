@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SenseKey } from '../../../src/target/scsi/sense.js';
 import { DRIVE_MODELS, mediumTypeCode } from '../../../src/vtl/ssc/index.js';
+import { num, paramMap } from './decode.js';
 import { Harness, block, cdb } from './harness.js';
 
 const GOOD = 0;
@@ -305,11 +306,11 @@ describe('log pages and identity', () => {
     await h.exec(cdb.read6(1000));
     const r = await h.exec(cdb.logSense(0x0c));
     expect(r.status).toBe(GOOD);
-    const params = new Map<number, bigint>();
-    for (let off = 4; off < r.data.length; off += 4 + r.data[off + 3])
-      params.set(r.data.readUInt16BE(off), r.data.readBigUInt64BE(off + 4));
-    expect(params.get(0)).toBe(1000n);
-    expect(params.get(3)).toBe(1000n);
+    const params = paramMap(r.data);
+    expect(num(params.get(0)!.value)).toBe(1000n);
+    expect(num(params.get(3)!.value)).toBe(1000n);
+    // SSC-4: 0100h CLEANING REQUIRED is 0 on a drive that does not need cleaning.
+    expect(num(params.get(0x100)!.value)).toBe(0n);
   });
 
   it('2Eh has 64 one-byte flags', async () => {

@@ -15,22 +15,50 @@ import {
 import { Harness, cdb } from './harness.js';
 
 describe('drive models', () => {
-  it('IBM TD5..TD9 and HP/HPE Ultrium 5..9, native density first', () => {
+  it('IBM TD5..TDA, IBM HH5..HH9, HP/HPE Ultrium 5..9, Quantum HH5..HH9, native density first', () => {
     expect(DRIVE_MODELS.map((m) => `${m.key}:${m.densities[0].density.code.toString(16)}`)).toEqual([
       'IBM ULT3580-TD5:58',
       'IBM ULT3580-TD6:5a',
       'IBM ULT3580-TD7:5c',
       'IBM ULT3580-TD8:5e',
       'IBM ULT3580-TD9:60',
+      'IBM ULT3580-TDA:62',
+      'IBM ULTRIUM-HH5:58',
+      'IBM ULTRIUM-HH6:5a',
+      'IBM ULTRIUM-HH7:5c',
+      'IBM ULTRIUM-HH8:5e',
+      'IBM ULTRIUM-HH9:60',
       'HP Ultrium 5-SCSI:58',
       'HP Ultrium 6-SCSI:5a',
       'HP Ultrium 7-SCSI:5c',
       'HPE Ultrium 8-SCSI:5e',
       'HPE Ultrium 9-SCSI:60',
+      'QUANTUM ULTRIUM-HH5:58',
+      'QUANTUM ULTRIUM-HH6:5a',
+      'QUANTUM ULTRIUM-HH7:5c',
+      'QUANTUM ULTRIUM-HH8:5e',
+      'QUANTUM ULTRIUM-HH9:60',
     ]);
+    // LTFS whitelists (ibm_tape.c, hp_tape.c, quantum_tape.c): vendor and product prefixes.
+    const ltfs: Record<string, RegExp> = {
+      IBM: /^(ULT3580-(TD|HH)[5-9A]|ULTRIUM-(TD|HH)[5-9A])$/,
+      HP: /^Ultrium [567]-SCSI$/,
+      HPE: /^Ultrium [89]-SCSI$/,
+      QUANTUM: /^ULTRIUM-HH[5-9]$/,
+    };
+    for (const m of DRIVE_MODELS) expect(m.product, m.key).toMatch(ltfs[m.vendor]);
+    // Only LTO-9 and later optimize new media; only IBM carries the IBM vendor pages.
+    expect(DRIVE_MODELS.filter((m) => m.mediaOptimization).map((m) => m.generation)).toEqual([
+      9, 10, 9, 9, 9,
+    ]);
+    expect(findDriveModel('QUANTUM ULTRIUM-HH8').mediumTypeStyle).toBe('hp');
+    expect(findDriveModel('IBM ULTRIUM-HH8')).toMatchObject({ formFactor: 'half-height', speedMBps: 300 });
+    expect(findDriveModel('IBM ULT3580-TD8')).toMatchObject({ formFactor: 'full-height', speedMBps: 360 });
     // LTFS's firmware gate: LTO-5 >= B170, LTO-8 >= HB81 (4-character compare).
-    expect(findDriveModel('IBM ULT3580-TD5').revision >= 'B170').toBe(true);
-    expect(findDriveModel('IBM ULT3580-TD8').revision >= 'HB81').toBe(true);
+    for (const m of DRIVE_MODELS.filter((x) => x.vendor === 'IBM' && x.generation === 5))
+      expect(m.revision >= 'B170', m.key).toBe(true);
+    for (const m of DRIVE_MODELS.filter((x) => x.vendor === 'IBM' && x.generation === 8))
+      expect(m.revision >= 'HB81', m.key).toBe(true);
   });
 
   it('generation rules: LTO-8 reads/writes 7 and 8 only, LTO-9 reads/writes 8 and 9', () => {
@@ -48,6 +76,11 @@ describe('drive models', () => {
       'read-write',
     ]);
     expect(mediaAccess(td8, 'CLEANING')).toBe('incompatible');
+    // LTO-10 reads and writes LTO-10 only; an LTO-7 drive reads LTO-5 without writing it.
+    const tda = findDriveModel('IBM ULT3580-TDA');
+    expect(tda.densities.map((d) => [d.density.code, d.write])).toEqual([[0x62, true]]);
+    expect(mediaAccess(tda, 'LTO9')).toBe('incompatible');
+    expect(mediaAccess(findDriveModel('IBM ULT3580-TD7'), 'LTO5')).toBe('read-only');
   });
 
   it('an unknown model is a configuration error naming the known ones', () => {
@@ -95,7 +128,8 @@ describe('identity through INQUIRY', () => {
     ]) {
       expect(found.has(op), `opcode ${op.toString(16)}`).toBe(true);
     }
-    expect(found.get(0x19)).toBe(16000);
+    // ERASE: IBM's LTO-8 recommended timeout as LTFS's ibm_tape.c tables carry it.
+    expect(found.get(0x19)).toBe(54896);
     await h.close();
   });
 

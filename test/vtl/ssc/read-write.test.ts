@@ -335,7 +335,8 @@ describe('end of medium and protection', () => {
     const ro = await new Harness(undefined, { model: 'IBM ULT3580-TD7' }).start();
     await ro.insert({ mediaType: 'LTO5', label: 'OLD001L5' });
     const w = await ro.exec(cdb.write6(4), { dataOut: Buffer.alloc(4) });
-    expect(w.sense).toMatchObject({ key: SenseKey.DATA_PROTECT, asc: 0x27 });
+    // HP/IBM LTO references: writing a generation the drive only reads is 30/05.
+    expect(w.sense).toMatchObject({ key: SenseKey.DATA_PROTECT, asc: 0x30, ascq: 0x05 });
     const ms = await ro.exec(cdb.modeSense6(0, 12));
     expect(ms.data[2] & 0x80).toBe(0x80);
     await ro.close();
@@ -343,7 +344,7 @@ describe('end of medium and protection', () => {
     const inc = await new Harness(undefined, { model: 'IBM ULT3580-TD8' }).start();
     await inc.insert({ mediaType: 'LTO5', label: 'OLD002L5' });
     const t = await inc.exec(cdb.testUnitReady());
-    expect(t.sense).toMatchObject({ asc: 0x30, ascq: 0x00 });
+    expect(t.sense).toMatchObject({ key: SenseKey.ILLEGAL_REQUEST, asc: 0x30, ascq: 0x00 });
     expect(SENSE.INCOMPATIBLE_MEDIUM_INSTALLED.asc).toBe(0x30);
     await inc.close();
   });

@@ -38,11 +38,19 @@ export function decodeRsoc(cdb: Buffer): RsocCdb {
   };
 }
 
-/** Command timeouts descriptor (SPC-4 6.35.4): length 0Ah, nominal and recommended timeouts. */
+/**
+ * Command timeouts descriptor (SPC-4 6.35.4): DESCRIPTOR LENGTH 000Ah, reserved, COMMAND SPECIFIC
+ * 00h, NOMINAL COMMAND PROCESSING TIMEOUT, RECOMMENDED COMMAND TIMEOUT (seconds), from the
+ * table entry's `timeout` and `recommendedTimeout`.
+ */
 function timeoutsDescriptor(spec: TableEntry<never>): Buffer {
-  const t = spec.timeout ?? DEFAULT_TIMEOUT;
+  const nominal = spec.timeout ?? DEFAULT_TIMEOUT;
   const w = new ByteWriter(12);
-  w.u16(0x0a).u8(0).u8(0).u32(t).u32(t);
+  w.u16(0x0a)
+    .u8(0)
+    .u8(0)
+    .u32(nominal)
+    .u32(spec.recommendedTimeout ?? nominal);
   return w.buf;
 }
 
@@ -75,7 +83,8 @@ function oneCommand(spec: TableEntry<never> | undefined, rctd: boolean): Buffer 
   w.u8(0)
     .u8((rctd ? 0x80 : 0) | 0x03)
     .u16(spec.cdbLength); // CTDP, SUPPORT 011b
-  w.bytes(Buffer.from(spec.usage));
+  // SPC-4 6.35.3: the first byte of CDB USAGE DATA is the operation code, not a mask.
+  w.u8(spec.opcode).bytes(Buffer.from(spec.usage.slice(1)));
   if (rctd) w.bytes(timeoutsDescriptor(spec));
   return w.buf;
 }
