@@ -65,6 +65,16 @@ export const driveSchema = z
       .optional(),
     /** A cartridge to have loaded at start; created blank when it does not exist. */
     load: barcode.optional(),
+    /** LTO-9 and later: milliseconds the first load of a new cartridge optimizes it (02/04/01). */
+    mediaOptimizationMs: z.number().int().min(0).max(7_200_000).optional(),
+    /** TapeAlert CLEAN NOW after this many hours with a cartridge threaded (0: never). */
+    cleaningIntervalHours: z.number().min(0).optional(),
+    /** ... or after this many bytes moved since the last cleaning: a number or "500g" (0: never). */
+    cleaningIntervalBytes: z.union([z.literal(0), size]).optional(),
+    /** Full passes a cartridge is rated for (NEARING MEDIA LIFE at 90 %, MEDIA LIFE at 100 %). */
+    mediaLifePasses: z.number().int().min(0).optional(),
+    /** Loads a cartridge is rated for. */
+    mediaLifeLoads: z.number().int().min(0).optional(),
   })
   .strict();
 

@@ -96,7 +96,8 @@ export class TapeLibrary {
       for (const [index, dc] of spec.drives.entries()) {
         const lun = index + 1;
         const serial = dc.serial ?? defaultDriveSerial(spec.targetName, lun);
-        const { drive, lu } = createTapeDrive({ model: dc.model, serial, logger: baseLogger });
+        const { load: _load, serial: _serial, ...driveOptions } = dc;
+        const { drive, lu } = createTapeDrive({ ...driveOptions, serial, logger: baseLogger });
         drives.push({ lun, serial, drive, lu });
         if (dc.load) {
           if (!(await backend.exists(dc.load))) {

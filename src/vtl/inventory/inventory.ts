@@ -383,14 +383,9 @@ export class Inventory extends EventEmitter<InventoryEvents> {
    * reports NOT READY 30/03 CLEANING CARTRIDGE INSTALLED to medium access while it holds it.
    */
   private clean(drive: number, barcode: string, usesBefore: number): void {
-    const alerts = this.drives[drive].drive.tapeAlerts;
     const expired = usesBefore === 0;
-    if (expired) {
-      alerts.add(TAPE_ALERT.EXPIRED_CLEANING_MEDIA);
-    } else {
-      alerts.delete(TAPE_ALERT.CLEAN_NOW);
-      alerts.delete(TAPE_ALERT.CLEAN_PERIODIC);
-    }
+    // The drive ends its cleaning-required flags and restarts its hours/bytes count (src/vtl/ssc).
+    this.drives[drive].drive.clean({ expired });
     this.logger.info(expired ? 'expired cleaning cartridge loaded' : 'drive cleaned', {
       barcode,
       drive: drive + 1,
