@@ -6,13 +6,19 @@
  * a raw loopback baseline (the same exchange pattern over plain node:net, no iSCSI) and the
  * peak resident memory (VmHWM) of each server process.
  *
+ * All targets run side by side and are measured interleaved: in every round, each workload is
+ * run against every target in turn (the order reversed every other round), so a burst of load
+ * from elsewhere on the machine hits the targets alike. Figures are medians over the rounds;
+ * a ratio is the median of the per-round ratios (ours/tgt of the same round), which cancels
+ * slow drifts in machine speed that a ratio of medians would keep.
+ *
  * Environment:
  *   BENCH_LARGE_MB  data per 256 KiB run (1024)     BENCH_SMALL_MB  data per 4 KiB run (64)
- *   BENCH_RUNS      runs per figure, best kept (3)  BENCH_TARGETS   raw,tgt,native,net
+ *   BENCH_RUNS      rounds (3)                      BENCH_TARGETS   raw,tgt,native,net
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -32,10 +38,31 @@ const TARGETS = (env.BENCH_TARGETS ?? 'raw,tgt,native,net').split(',');
 
 // ---- how our server is started: the only place that knows its command line ------------
 const OUR_TARGET = 'iqn.2026-11.org.iscsi-vtl:vtl';
-const OUR_LUN = 1; // the first drive, a scratch cartridge loaded
+const OUR_LUN = 1; // the drive, standalone (no changer), with a scratch cartridge loaded
 const OUR_CLI = join(ROOT, 'dist/src/cli/main.js');
-function ourServerArgs(dataDir: string, port: number, transport: string): string[] {
-  return [OUR_CLI, 'serve', '--data-dir', dataDir, '--portal', `127.0.0.1:${port}`, '--transport', transport];
+/** One standalone LTO-8 drive at LUN 1 with a blank cartridge loaded at start. */
+const OUR_CONFIG = {
+  targetName: OUR_TARGET,
+  drives: [{ model: 'IBM ULT3580-TD8', load: 'BENCH1L8' }],
+};
+async function ourServerArgs(dataDir: string, port: number, transport: string): Promise<string[]> {
+  const config = join(dataDir, 'bench-config.json');
+  await writeFile(config, JSON.stringify(OUR_CONFIG));
+  return [
+    OUR_CLI,
+    'serve',
+    '--config',
+    config,
+    '--data-dir',
+    join(dataDir, 'data'),
+    '--portal',
+    `127.0.0.1:${port}`,
+    '--transport',
+    transport,
+    // Servers run side by side: each its own management API port.
+    '--api-listen',
+    '127.0.0.1:0',
+  ];
 }
 
 interface Workload {
@@ -57,9 +84,20 @@ interface Figures {
   writeCmds: number;
   readCmds: number;
 }
+type Metric = keyof Figures;
+const METRICS: Metric[] = ['writeMBps', 'readMBps', 'writeCmds', 'readCmds'];
+
+/** A running target: the tapebench flags per workload (undefined: not applicable). */
+interface Target {
+  name: string;
+  args(w: Workload): string[] | undefined;
+  peakRssKiB(): number | undefined;
+  stop(): Promise<void>;
+}
 interface TargetResult {
   name: string;
-  figures: Map<string, Figures>; // by workload label
+  /** Per workload label, one Figures per round. */
+  rounds: Map<string, Figures[]>;
   peakRssKiB?: number;
   skipped?: string;
 }
@@ -91,52 +129,73 @@ function parseFigures(line: string): Figures {
   };
 }
 
-/**
- * Best of RUNS tapebench runs per workload; `args(w)` gives the target-specific flags (or
- * undefined to skip a workload). Rounds go over all workloads in turn, so a burst of load
- * from elsewhere on the machine does not hit every run of one workload.
- */
-async function measure(
-  tapebench: string,
-  args: (w: Workload) => string[] | undefined,
-): Promise<Map<string, Figures>> {
-  const figures = new Map<string, Figures>();
-  // Unmeasured warm-up write of the large amount: the first pass over a fresh image pays for
-  // file allocation, which would otherwise favour whichever workload runs second.
-  const warm = args(WORKLOADS[0]);
-  if (warm && !warm.includes('-R')) {
-    await run(tapebench, [
-      ...warm,
-      '-r',
-      '-b',
-      String(WORKLOADS[0].block),
-      '-n',
-      String(LARGE / WORKLOADS[0].block),
-    ]);
+/** Unmeasured warm-up write of the large amount: a fresh image pays for file allocation once. */
+async function warmUp(tapebench: string, t: Target): Promise<void> {
+  const w = WORKLOADS[0];
+  const extra = t.args(w);
+  if (extra && !extra.includes('-R')) {
+    await run(tapebench, [...extra, '-r', '-b', String(w.block), '-n', String(LARGE / w.block)]);
   }
+}
+
+/**
+ * RUNS rounds; in each, every workload runs against every target in turn (A/B/A/B), the target
+ * order reversed every other round so that neither side always runs first.
+ */
+async function measureInterleaved(
+  tapebench: string,
+  targets: Target[],
+  results: TargetResult[],
+): Promise<void> {
   for (let round = 0; round < RUNS; round++) {
+    process.stderr.write(`round ${round + 1} of ${RUNS}\n`);
     for (const w of WORKLOADS) {
-      const extra = args(w);
-      if (!extra) continue;
-      const f = parseFigures(
-        await run(tapebench, [...extra, '-b', String(w.block), '-n', String(w.bytes / w.block)]),
-      );
-      const best = figures.get(w.label);
-      figures.set(
-        w.label,
-        best
-          ? {
-              writeMBps: Math.max(best.writeMBps, f.writeMBps),
-              readMBps: Math.max(best.readMBps, f.readMBps),
-              writeCmds: Math.max(best.writeCmds, f.writeCmds),
-              readCmds: Math.max(best.readCmds, f.readCmds),
-            }
-          : f,
-      );
-      process.stderr.write(`  ${w.label}: write ${f.writeMBps} MB/s, read ${f.readMBps} MB/s\n`);
+      const order = round % 2 === 0 ? targets.keys() : [...targets.keys()].reverse();
+      for (const i of order) {
+        const extra = targets[i].args(w);
+        if (!extra || results[i].skipped) continue;
+        let f: Figures;
+        try {
+          f = parseFigures(
+            await run(tapebench, [...extra, '-b', String(w.block), '-n', String(w.bytes / w.block)]),
+          );
+        } catch (e) {
+          // A failing server of ours is reported and left out; without tgt there is no comparison.
+          if (targets[i].name === 'tgt') throw e;
+          results[i].skipped = (e as Error).message;
+          continue;
+        }
+        const list = results[i].rounds.get(w.label) ?? [];
+        list.push(f);
+        results[i].rounds.set(w.label, list);
+        process.stderr.write(
+          `  ${w.label.padEnd(24)} ${targets[i].name.padEnd(18)} write ${f.writeMBps} MB/s, read ${f.readMBps} MB/s\n`,
+        );
+      }
     }
   }
-  return figures;
+}
+
+function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 === 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Medians over the rounds of each raw figure. */
+function medianFigures(rounds: Figures[] | undefined): Figures | undefined {
+  if (!rounds || rounds.length === 0) return undefined;
+  const out = {} as Figures;
+  for (const k of METRICS) out[k] = median(rounds.map((f) => f[k]));
+  return out;
+}
+
+/** Median over the rounds of ours/tgt, each round's figure against the same round's tgt figure. */
+function medianRatio(ours: Figures[] | undefined, tgt: Figures[] | undefined, k: Metric): number {
+  if (!ours || !tgt) return NaN;
+  const n = Math.min(ours.length, tgt.length);
+  return median(Array.from({ length: n }, (_, i) => ours[i][k] / tgt[i][k]));
 }
 
 function peakRssKiB(pid: number): number | undefined {
@@ -213,59 +272,65 @@ function rawServer(): Promise<net.Server> {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
-async function benchRaw(tapebench: string): Promise<TargetResult> {
+async function startRaw(): Promise<Target> {
   const server = await rawServer();
   const { port } = server.address() as net.AddressInfo;
-  try {
-    process.stderr.write('raw loopback (node:net, no iSCSI)\n');
-    const figures = await measure(tapebench, (w) => (w.digest ? undefined : ['-R', `127.0.0.1:${port}`]));
-    return { name: 'raw node:net', figures };
-  } finally {
-    server.close();
-  }
+  process.stderr.write(`raw loopback (node:net, no iSCSI) at 127.0.0.1:${port}\n`);
+  return {
+    name: 'raw node:net',
+    args: (w) => (w.digest ? undefined : ['-R', `127.0.0.1:${port}`]),
+    peakRssKiB: () => undefined,
+    stop: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
 }
 
-async function benchTgt(tapebench: string): Promise<TargetResult> {
+async function startTgt(): Promise<Target> {
   const dir = join(WORK, 'tgt');
   const port = await freePort();
   const url = (await run(join(BENCH, 'tgt.sh'), ['start', dir, String(port), '77'])).trim();
-  try {
-    process.stderr.write(`tgt at ${url}\n`);
-    const figures = await measure(tapebench, (w) => ['-u', url, ...(w.digest ? ['-d'] : [])]);
-    const pid = Number(readFileSync(join(dir, 'tgtd.pid'), 'utf8'));
-    return { name: 'tgt', figures, peakRssKiB: peakRssKiB(pid) };
-  } finally {
-    await run(join(BENCH, 'tgt.sh'), ['stop', dir, '77']);
-  }
+  process.stderr.write(`tgt at ${url}\n`);
+  const pid = Number(readFileSync(join(dir, 'tgtd.pid'), 'utf8'));
+  return {
+    name: 'tgt',
+    args: (w) => ['-u', url, ...(w.digest ? ['-d'] : [])],
+    peakRssKiB: () => peakRssKiB(pid),
+    stop: async () => {
+      await run(join(BENCH, 'tgt.sh'), ['stop', dir, '77']);
+    },
+  };
 }
 
-async function benchOurs(tapebench: string, transport: string): Promise<TargetResult> {
+async function startOurs(transport: string): Promise<Target> {
   const name = `iscsi-vtl ${transport}`;
-  if (!existsSync(OUR_CLI)) {
-    return { name, figures: new Map(), skipped: `${OUR_CLI} not found (npm run build)` };
-  }
+  if (!existsSync(OUR_CLI)) throw new Error(`${OUR_CLI} not found (npm run build)`);
   const dataDir = await mkdtemp(join(tmpdir(), 'vtl-bench-'));
   const port = await freePort();
-  const child = spawn(process.execPath, ourServerArgs(dataDir, port, transport), {
+  const child = spawn(process.execPath, await ourServerArgs(dataDir, port, transport), {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
-  try {
-    await waitForPort(port, child, 20_000);
-    const url = `iscsi://127.0.0.1:${port}/${OUR_TARGET}/${OUR_LUN}`;
-    process.stderr.write(`${name} at ${url}\n`);
-    const figures = await measure(tapebench, (w) => ['-u', url, ...(w.digest ? ['-d'] : [])]);
-    return { name, figures, peakRssKiB: peakRssKiB(child.pid!) };
-  } catch (e) {
-    return { name, figures: new Map(), skipped: `${(e as Error).message}\n${stderr.trim()}` };
-  } finally {
+  const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
     clearTimeout(killer);
     await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPort(port, child, 20_000);
+  } catch (e) {
+    await stop();
+    throw new Error(`${(e as Error).message}\n${stderr.trim()}`);
   }
+  const url = `iscsi://127.0.0.1:${port}/${OUR_TARGET}/${OUR_LUN}`;
+  process.stderr.write(`${name} at ${url}\n`);
+  return {
+    name,
+    args: (w) => ['-u', url, ...(w.digest ? ['-d'] : [])],
+    peakRssKiB: () => (child.exitCode === null ? peakRssKiB(child.pid!) : undefined),
+    stop,
+  };
 }
 
 function cell(f: Figures | undefined, dir: 'write' | 'read', block: number): string {
@@ -277,20 +342,26 @@ function cell(f: Figures | undefined, dir: 'write' | 'read', block: number): str
 
 function report(results: TargetResult[]): void {
   const tgt = results.find((r) => r.name === 'tgt');
-  const head = ['workload', 'op', ...results.map((r) => r.name)];
+  const shown = results.filter((r) => r.rounds.size > 0);
+  const head = ['workload', 'op', ...shown.map((r) => r.name)];
   const rows: string[][] = [head];
   let under = 0;
   for (const w of WORKLOADS) {
     for (const dir of ['write', 'read'] as const) {
       const row = [w.label, dir];
-      for (const r of results) {
-        const f = r.figures.get(w.label);
+      for (const r of shown) {
+        const f = medianFigures(r.rounds.get(w.label));
         let text = cell(f, dir, w.block);
-        const base = tgt?.figures.get(w.label);
-        if (f && base && r !== tgt && r.name !== 'raw node:net') {
-          const ratio = dir === 'write' ? f.writeMBps / base.writeMBps : f.readMBps / base.readMBps;
-          text += ` ${ratio.toFixed(2)}x${ratio < BAR ? ' <' + BAR + 'x' : ''}`;
-          if (ratio < BAR) under++;
+        if (f && tgt && r !== tgt && r.name !== 'raw node:net') {
+          const ratio = medianRatio(
+            r.rounds.get(w.label),
+            tgt.rounds.get(w.label),
+            dir === 'write' ? 'writeMBps' : 'readMBps',
+          );
+          if (Number.isFinite(ratio)) {
+            text += ` ${ratio.toFixed(2)}x${ratio < BAR ? ' <' + BAR + 'x' : ''}`;
+            if (ratio < BAR) under++;
+          }
         }
         row.push(text);
       }
@@ -300,7 +371,8 @@ function report(results: TargetResult[]): void {
   const widths = head.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(
-    `\nMB/s at queue depth 1 (best of ${RUNS}); 4 KiB rows also give commands/s; ratios are ours/tgt, bar ${BAR}x`,
+    `\nMB/s at queue depth 1, median of ${RUNS} interleaved round(s); 4 KiB rows also give commands/s;` +
+      ` ratios are ours/tgt, the median of the per-round ratios; bar ${BAR}x`,
   );
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -319,14 +391,40 @@ async function main(): Promise<void> {
   console.log(
     `tapebench ${tapebench}; ${LARGE / MiB} MiB per 256 KiB run, ${SMALL / MiB} MiB per 4 KiB run, targets ${TARGETS.join(',')}`,
   );
+  const starters: Record<string, () => Promise<Target>> = {
+    raw: startRaw,
+    tgt: startTgt,
+    native: () => startOurs('native'),
+    net: () => startOurs('net'),
+  };
+  const targets: Target[] = [];
   const results: TargetResult[] = [];
-  for (const t of TARGETS) {
-    if (t === 'raw') results.push(await benchRaw(tapebench));
-    else if (t === 'tgt') results.push(await benchTgt(tapebench));
-    else if (t === 'native' || t === 'net') results.push(await benchOurs(tapebench, t));
-    else throw new Error(`BENCH_TARGETS: unknown target "${t}" (raw, tgt, native, net)`);
+  const skipped: TargetResult[] = [];
+  try {
+    for (const t of TARGETS) {
+      const start = starters[t] as (() => Promise<Target>) | undefined;
+      if (!start) throw new Error(`BENCH_TARGETS: unknown target "${t}" (raw, tgt, native, net)`);
+      try {
+        const target = await start();
+        targets.push(target);
+        results.push({ name: target.name, rounds: new Map() });
+      } catch (e) {
+        if (t === 'tgt' || t === 'raw') throw e;
+        skipped.push({ name: `iscsi-vtl ${t}`, rounds: new Map(), skipped: (e as Error).message });
+      }
+    }
+    for (const [i, t] of targets.entries()) {
+      await warmUp(tapebench, t).catch((e: unknown) => {
+        if (t.name === 'tgt') throw e;
+        results[i].skipped = (e as Error).message;
+      });
+    }
+    await measureInterleaved(tapebench, targets, results);
+    targets.forEach((t, i) => (results[i].peakRssKiB = t.peakRssKiB()));
+  } finally {
+    for (const t of targets) await t.stop().catch(() => undefined);
   }
-  report(results);
+  report([...results, ...skipped]);
 }
 
 await main();

@@ -5,9 +5,16 @@
  */
 import { VtlError } from '../../util/errors.js';
 import type { CartridgeMeta, ImageBackend, MediaType } from './types.js';
-import { CHECKPOINT_FILE, META_FILE, validateLabel } from './label.js';
-import { encodeCheckpoint, reconcile } from './recovery.js';
-import { ChunkedTapeImage, encodeMeta, FILEMARK_CAPACITY_COST, type TapeImageOptions } from './tape-image.js';
+import { META_FILE, partitionFiles, validateLabel } from './label.js';
+import { reconcile, type ImageState } from './recovery.js';
+import {
+  checkLayout,
+  ChunkedTapeImage,
+  encodeMeta,
+  FILEMARK_CAPACITY_COST,
+  partitionSizes,
+  type TapeImageOptions,
+} from './tape-image.js';
 
 const TB = 1_000_000_000_000;
 
@@ -95,9 +102,9 @@ export async function createCartridge(
 }
 
 /**
- * Loads a cartridge as a tape image positioned at BOP. The files are reconciled first (a crash
- * leaves at most an unsynced tail to cut); repairs are logged at warn level. Counters such as
- * `loads` are the drive's to maintain.
+ * Loads a cartridge as a tape image positioned at BOP of partition 0. The files of every
+ * partition are reconciled first (a crash leaves at most an unsynced tail to cut); repairs are
+ * logged at warn level. Counters such as `loads` are the drive's to maintain.
  */
 export async function openTapeImage(
   backend: ImageBackend,
@@ -111,19 +118,18 @@ export async function openTapeImage(
     const metaSize = await store.size(META_FILE);
     if (metaSize < 0) throw new VtlError('ERR_IMAGE', `${label}: ${META_FILE} is missing`);
     const meta = parseMeta(label, await store.read(META_FILE, 0, metaSize));
-    const state = await reconcile(store, label, FILEMARK_CAPACITY_COST);
-    const last = state.chunkSizes.length;
-    if (state.checkpoint !== null && state.checkpoint.objects > state.count) {
-      // The data was cut below what the checkpoint claimed (its tail was lost): restate it.
-      state.checkpoint = {
-        objects: state.count,
-        chunk: Math.max(last, 1),
-        size: last > 0 ? state.chunkSizes[last - 1] : 0,
-      };
-      await store.writeAtomic(CHECKPOINT_FILE, encodeCheckpoint(state.checkpoint));
+    const states: ImageState[] = [];
+    for (let p = 0; p < partitionSizes(meta).length; p++) {
+      const state = await reconcile(store, label, partitionFiles(label, p), FILEMARK_CAPACITY_COST);
+      for (const repair of state.repairs) {
+        options.logger?.warn(
+          'tape image repaired',
+          p === 0 ? { label, repair } : { label, partition: p, repair },
+        );
+      }
+      states.push(state);
     }
-    for (const repair of state.repairs) options.logger?.warn('tape image repaired', { label, repair });
-    return new ChunkedTapeImage(store, meta, state, options);
+    return new ChunkedTapeImage(store, meta, states, options);
   } catch (err) {
     await store.close();
     throw err;
@@ -171,6 +177,14 @@ export function parseMeta(label: string, bytes: Buffer): CartridgeMeta {
   for (const [k, a] of Object.entries(attributes)) {
     if (typeof a !== 'string') fail(`attributes.${k} is not a string`);
   }
+  let partitions: number[] | undefined;
+  if (v.partitions !== undefined) {
+    try {
+      partitions = checkLayout(label, v.partitions, capacity);
+    } catch (err) {
+      return fail(`partitions: ${(err as Error).message.replace(/^[^:]*: /, '')}`);
+    }
+  }
   return {
     formatVersion: 1,
     label,
@@ -187,5 +201,6 @@ export function parseMeta(label: string, bytes: Buffer): CartridgeMeta {
       passes: int('counters.passes', c.passes ?? 0),
     },
     attributes: { ...(attributes as Record<string, string>) },
+    ...(partitions === undefined ? {} : { partitions }),
   };
 }

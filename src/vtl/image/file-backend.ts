@@ -1,8 +1,11 @@
 /**
- * The default backend: one directory per cartridge under a root directory. Appends go through
- * O_APPEND descriptors (one writev per call); reads are positioned. `sync` fsyncs every file
- * written since the last sync and, when files were created, renamed or removed, the directory,
- * so that what was synced survives a crash or power loss.
+ * The default backend: one directory per cartridge under a root directory. Reads and writes are
+ * positioned (one pwritev per call); an append writes at the end this store knows (the size
+ * is read once when a descriptor is opened: one store writes a cartridge at a time). O_APPEND
+ * is not used because Linux pwrite ignores the offset on such descriptors, and the image
+ * overwrites chunk files in place. `sync` fsyncs every file written since the last sync and,
+ * when files were created, renamed or removed, the directory, so that what was synced
+ * survives a crash or power loss.
  */
 import { constants as C, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -38,9 +41,15 @@ async function fsyncDir(dir: string): Promise<void> {
 
 const isErrno = (err: unknown, code: string): boolean => (err as NodeJS.ErrnoException | null)?.code === code;
 
+interface OpenFile {
+  fh: FileHandle;
+  /** File size as this store left it (appends go here). */
+  size: number;
+}
+
 class FileCartridgeStore implements CartridgeStore {
   /** Least recently used first (Map iteration order). */
-  private readonly handles = new Map<string, FileHandle>();
+  private readonly handles = new Map<string, OpenFile>();
   private readonly unsynced = new Set<string>();
   private dirChanged = false;
   private closed = false;
@@ -75,7 +84,7 @@ class FileCartridgeStore implements CartridgeStore {
   }
 
   async readInto(name: string, offset: number, target: Buffer): Promise<number> {
-    const fh = await this.handle(name, false);
+    const { fh } = await this.handle(name, false);
     const length = target.length;
     let got = 0;
     while (got < length) {
@@ -87,32 +96,18 @@ class FileCartridgeStore implements CartridgeStore {
   }
 
   async append(name: string, data: Buffer | readonly Buffer[]): Promise<void> {
-    const fh = await this.handle(name, true);
-    let parts = Buffer.isBuffer(data) ? [data] : data.filter((b) => b.length > 0);
-    const total = parts.reduce((n, b) => n + b.length, 0);
-    this.unsynced.add(name);
-    let left = total;
-    while (left > 0) {
-      // O_APPEND: every write lands at the end; a short write continues where it stopped.
-      const { bytesWritten } = parts.length === 1 ? await fh.write(parts[0]) : await fh.writev(parts);
-      left -= bytesWritten;
-      let skip = bytesWritten;
-      while (skip > 0 && parts.length > 0) {
-        const first = parts[0];
-        if (first.length <= skip) {
-          skip -= first.length;
-          parts = parts.slice(1);
-        } else {
-          parts = [first.subarray(skip), ...parts.slice(1)];
-          skip = 0;
-        }
-      }
-    }
+    const f = await this.handle(name, true);
+    await this.writeAt(name, f, f.size, data);
+  }
+
+  async write(name: string, offset: number, data: Buffer | readonly Buffer[]): Promise<void> {
+    await this.writeAt(name, await this.handle(name, true), offset, data);
   }
 
   async truncate(name: string, length: number): Promise<void> {
-    const fh = await this.handle(name, false);
-    await fh.truncate(length);
+    const f = await this.handle(name, false);
+    await f.fh.truncate(length);
+    f.size = length;
     this.unsynced.add(name);
   }
 
@@ -143,12 +138,13 @@ class FileCartridgeStore implements CartridgeStore {
     }
   }
 
-  async sync(): Promise<void> {
+  async sync(also: readonly string[] = []): Promise<void> {
     this.checkOpen();
+    for (const name of also) this.unsynced.add(checkName(name));
     for (const name of [...this.unsynced]) {
       const open = this.handles.get(name);
       if (open !== undefined) {
-        await open.datasync();
+        await open.fh.datasync();
       } else {
         // Closed to stay under MAX_OPEN_FILES: fsync through a new descriptor flushes the
         // same inode's pages.
@@ -173,7 +169,7 @@ class FileCartridgeStore implements CartridgeStore {
     this.closed = true;
     const handles = [...this.handles.values()];
     this.handles.clear();
-    await Promise.all(handles.map((h) => h.close()));
+    await Promise.all(handles.map((h) => h.fh.close()));
   }
 
   private async syncDir(): Promise<void> {
@@ -182,17 +178,50 @@ class FileCartridgeStore implements CartridgeStore {
   }
 
   private async forget(name: string): Promise<void> {
-    const fh = this.handles.get(name);
+    const f = this.handles.get(name);
     this.handles.delete(name);
     this.unsynced.delete(name);
-    if (fh !== undefined) await fh.close();
+    if (f !== undefined) await f.fh.close();
+  }
+
+  /** Writes all of `data` at `offset`; a short write continues where it stopped. */
+  private async writeAt(
+    name: string,
+    f: OpenFile,
+    offset: number,
+    data: Buffer | readonly Buffer[],
+  ): Promise<void> {
+    let parts = Buffer.isBuffer(data) ? [data] : data.filter((b) => b.length > 0);
+    let at = offset;
+    let left = parts.reduce((n, b) => n + b.length, 0);
+    this.unsynced.add(name);
+    while (left > 0) {
+      const { bytesWritten } =
+        parts.length === 1
+          ? await f.fh.write(parts[0], 0, parts[0].length, at)
+          : await f.fh.writev(parts, at);
+      left -= bytesWritten;
+      at += bytesWritten;
+      let skip = bytesWritten;
+      while (skip > 0 && parts.length > 0) {
+        const first = parts[0];
+        if (first.length <= skip) {
+          skip -= first.length;
+          parts = parts.slice(1);
+        } else {
+          parts = [first.subarray(skip), ...parts.slice(1)];
+          skip = 0;
+        }
+      }
+    }
+    if (at > f.size) f.size = at;
   }
 
   private checkOpen(): void {
     if (this.closed) throw new VtlError('ERR_STATE', `${this.label}: cartridge store is closed`);
   }
 
-  private async handle(name: string, create: boolean): Promise<FileHandle> {
+  private async handle(name: string, create: boolean): Promise<OpenFile> {
     this.checkOpen();
     checkName(name);
     const open = this.handles.get(name);
@@ -203,20 +232,21 @@ class FileCartridgeStore implements CartridgeStore {
     }
     let fh: FileHandle;
     try {
-      fh = await fsp.open(join(this.dir, name), C.O_RDWR | C.O_APPEND | (create ? C.O_CREAT : 0), 0o644);
+      fh = await fsp.open(join(this.dir, name), C.O_RDWR | (create ? C.O_CREAT : 0), 0o644);
     } catch (err) {
       if (isErrno(err, 'ENOENT'))
         throw new VtlError('ERR_IMAGE', `${this.label}: file ${name} does not exist`);
       throw err;
     }
     if (create) this.dirChanged = true;
-    this.handles.set(name, fh);
+    const f = { fh, size: (await fh.stat()).size };
+    this.handles.set(name, f);
     if (this.handles.size > MAX_OPEN_FILES) {
-      const [oldest, h] = this.handles.entries().next().value as [string, FileHandle];
+      const [oldest, h] = this.handles.entries().next().value as [string, OpenFile];
       this.handles.delete(oldest);
-      await h.close();
+      await h.fh.close();
     }
-    return fh;
+    return f;
   }
 }
 

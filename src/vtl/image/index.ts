@@ -15,8 +15,10 @@ export {
 export {
   ChunkedTapeImage,
   FILEMARK_CAPACITY_COST,
+  TRIM_THRESHOLD,
   DEFAULT_READ_AHEAD,
   DEFAULT_WRITE_BEHIND,
+  partitionSizes,
   type TapeImageOptions,
 } from './tape-image.js';
 export {
@@ -25,6 +27,9 @@ export {
   chunkFileName,
   indexFileName,
   filemarkFileName,
+  partitionFiles,
+  MAX_PARTITIONS,
   LABEL_MAX_LENGTH,
+  type PartitionFiles,
 } from './label.js';
 export { MAX_BLOCK_LENGTH } from './record.js';

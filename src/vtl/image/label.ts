@@ -77,3 +77,43 @@ export function parseChunkFileName(label: string, name: string): number | null {
   const n = Number(digits);
   return n >= 1 && Number.isSafeInteger(n) ? n : null;
 }
+
+/** Most partitions a cartridge can be formatted into (LTO-7 and later offer up to 4). */
+export const MAX_PARTITIONS = 4;
+
+/**
+ * The files of one partition. Partition 0 keeps the names of a cartridge without partitions
+ * (so images made before partitions are partition 0 as they stand); partition p >= 1 has
+ * `<LABEL>.p<p>.img.NNNNNN`, `<LABEL>.p<p>.idx`, `<LABEL>.p<p>.fm` and `checkpoint.p<p>.json`.
+ */
+export interface PartitionFiles {
+  readonly partition: number;
+  chunk(n: number): string;
+  readonly index: string;
+  readonly filemarks: string;
+  readonly checkpoint: string;
+  /** The chunk number of one of this partition's chunk file names, else null. */
+  parseChunk(name: string): number | null;
+}
+
+export function partitionFiles(label: string, partition: number): PartitionFiles {
+  if (partition === 0) {
+    return {
+      partition,
+      chunk: (n) => chunkFileName(label, n),
+      index: indexFileName(label),
+      filemarks: filemarkFileName(label),
+      checkpoint: CHECKPOINT_FILE,
+      parseChunk: (name) => parseChunkFileName(label, name),
+    };
+  }
+  const base = `${label}.p${partition}`;
+  return {
+    partition,
+    chunk: (n) => chunkFileName(base, n),
+    index: indexFileName(base),
+    filemarks: filemarkFileName(base),
+    checkpoint: `checkpoint.p${partition}.json`,
+    parseChunk: (name) => parseChunkFileName(base, name),
+  };
+}

@@ -14,16 +14,20 @@ class MemFile {
   length = 0;
 
   append(parts: readonly Buffer[]): void {
-    const add = parts.reduce((n, b) => n + b.length, 0);
-    if (this.length + add > this.buf.length) {
-      const next = Buffer.alloc(Math.max(this.length + add, this.buf.length * 2, 4096));
+    this.write(this.length, parts);
+  }
+
+  /** Writes at `offset`; a gap before it (offset past the end) reads as zeros. */
+  write(offset: number, parts: readonly Buffer[]): void {
+    const end = offset + parts.reduce((n, b) => n + b.length, 0);
+    if (end > this.buf.length) {
+      const next = Buffer.alloc(Math.max(end, this.buf.length * 2, 4096));
       this.buf.copy(next, 0, 0, this.length);
       this.buf = next;
     }
-    for (const p of parts) {
-      p.copy(this.buf, this.length);
-      this.length += p.length;
-    }
+    let at = offset;
+    for (const p of parts) at += p.copy(this.buf, at);
+    this.length = Math.max(this.length, end);
   }
 }
 
@@ -78,6 +82,14 @@ class MemoryCartridgeStore implements CartridgeStore {
     });
   }
 
+  write(name: string, offset: number, data: Buffer | readonly Buffer[]): Promise<void> {
+    return this.op(() => {
+      let f = this.files_.get(checkName(name));
+      if (f === undefined) this.files_.set(name, (f = new MemFile()));
+      f.write(offset, Buffer.isBuffer(data) ? [data] : data);
+    });
+  }
+
   truncate(name: string, length: number): Promise<void> {
     return this.op(() => {
       const f = this.file(name);
@@ -104,8 +116,10 @@ class MemoryCartridgeStore implements CartridgeStore {
     });
   }
 
-  sync(): Promise<void> {
-    return this.op(() => undefined);
+  sync(also: readonly string[] = []): Promise<void> {
+    return this.op(() => {
+      for (const name of also) checkName(name);
+    });
   }
 
   close(): Promise<void> {

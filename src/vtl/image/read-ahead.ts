@@ -13,7 +13,6 @@
  */
 import { VtlError } from '../../util/errors.js';
 import type { CartridgeStore } from './types.js';
-import { chunkFileName } from './label.js';
 import { checkRecordCrc, decodeRecordHeader, RECORD_HEADER_SIZE, type RecordHeader } from './record.js';
 
 export interface ServedRecord {
@@ -24,7 +23,8 @@ export interface ServedRecord {
 }
 
 export class ReadAhead {
-  private chunk = 0;
+  /** Chunk file the window holds ('' when none); partitions share one read-ahead. */
+  private chunk = '';
   private start = 0;
   private window: Buffer = Buffer.alloc(0);
   private chunkEnd = 0;
@@ -42,7 +42,7 @@ export class ReadAhead {
   ) {}
 
   invalidate(): void {
-    this.chunk = 0;
+    this.chunk = '';
     this.window = Buffer.alloc(0);
     this.retire();
   }
@@ -53,21 +53,20 @@ export class ReadAhead {
   }
 
   /**
-   * Reads and checks the record at `offset` of `chunk`, which must be logical object
-   * `objectNumber`. `chunkEnd` (the chunk's size) keeps the window from reading past the data.
-   * A `transient` payload is valid until the next call (see the file comment).
+   * Reads and checks the record at `offset` of chunk file `name`, which must be logical object
+   * `objectNumber`. `chunkEnd` (the chunk's logical size) keeps the window from reading past
+   * the data. A `transient` payload is valid until the next call (see the file comment).
    */
   async readRecord(
-    chunk: number,
+    name: string,
     offset: number,
     objectNumber: number,
     chunkEnd: number,
     transient = false,
   ): Promise<ServedRecord> {
     this.chunkEnd = chunkEnd;
-    const name = chunkFileName(this.label, chunk);
     const where = `chunk ${name} offset ${offset}`;
-    const headerBytes = await this.bytes(chunk, name, offset, RECORD_HEADER_SIZE, where);
+    const headerBytes = await this.bytes(name, offset, RECORD_HEADER_SIZE, where);
     const header = decodeRecordHeader(headerBytes);
     if (typeof header === 'string') throw new VtlError('ERR_IMAGE', `${this.label}: ${where}: ${header}`);
     if (header.objectNumber !== objectNumber) {
@@ -79,45 +78,39 @@ export class ReadAhead {
     if (header.flags !== 0) {
       throw new VtlError(
         'ERR_IMAGE',
-        `${this.label}: ${where}: record flags 0x${header.flags.toString(16)} (compressed/encrypted) are not supported by format version 1`,
+        `${this.label}: ${where}: record flags 0x${header.flags.toString(16)} (compressed/encrypted) are not supported yet`,
       );
     }
-    const payload = await this.bytes(chunk, name, offset + RECORD_HEADER_SIZE, header.payloadLength, where);
+    const payload = await this.bytes(name, offset + RECORD_HEADER_SIZE, header.payloadLength, where);
     const bad = checkRecordCrc(headerBytes, header, payload);
     if (bad !== null) throw new VtlError('ERR_IMAGE', `${this.label}: ${where}: ${bad}`);
     if (!transient && payload.length > 0) this.shared = true;
     return { header, payload, size: RECORD_HEADER_SIZE + header.payloadLength };
   }
 
-  private async bytes(
-    chunk: number,
-    name: string,
-    offset: number,
-    length: number,
-    where: string,
-  ): Promise<Buffer> {
+  private async bytes(name: string, offset: number, length: number, where: string): Promise<Buffer> {
     if (length === 0) return Buffer.alloc(0);
     const inWindow =
-      chunk === this.chunk && offset >= this.start && offset + length <= this.start + this.window.length;
+      name === this.chunk && offset >= this.start && offset + length <= this.start + this.window.length;
     if (!inWindow) {
       const want = Math.max(Math.min(this.windowSize, this.chunkEnd - offset), length);
       if (want <= this.windowSize && this.store.readInto) {
         // Fill the spare (or a new buffer); the window being left becomes the next spare.
         const target = this.spare ?? Buffer.allocUnsafe(this.windowSize);
         this.spare = null;
-        this.chunk = 0;
+        this.chunk = '';
         const got = await this.store.readInto(name, offset, target.subarray(0, want));
         this.retire();
         this.current = target;
         this.window = target.subarray(0, got);
       } else {
         // A buffer of its own (a record larger than the window, or a store without readInto).
-        this.chunk = 0;
+        this.chunk = '';
         const window = await this.store.read(name, offset, want);
         this.retire();
         this.window = window;
       }
-      this.chunk = chunk;
+      this.chunk = name;
       this.start = offset;
       if (this.window.length < length) {
         throw new VtlError(

@@ -1,10 +1,11 @@
 /**
- * Tape semantics (SSC-4) over one cartridge store: a head position in logical objects, reads
- * served sequentially through read-ahead, writes appended through write-behind, and positioning
- * answered from the on-disk index and the in-memory filemark list without scanning.
+ * Tape semantics (SSC-4) over one cartridge store of 1..4 partitions (partition.ts holds the
+ * per-partition state and positioning). Commands run one at a time in arrival order; the head
+ * is in one partition at a time, like a drive's.
  *
- * Memory held per image is bounded: two staging buffers, one read-ahead window, one window of
- * index entries, the filemark list (one number per filemark) and one size per chunk file.
+ * Memory held per image is bounded: two staging buffers and one read-ahead window shared by all
+ * partitions, and per partition one window of index entries, the filemark list (one number per
+ * filemark) and one size per chunk file.
  */
 import { VtlError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
@@ -17,27 +18,27 @@ import type {
   TapeImage,
   TapePosition,
 } from './types.js';
-import { CHECKPOINT_FILE, chunkFileName, filemarkFileName, indexFileName, META_FILE } from './label.js';
-import {
-  FILE_HEADER_SIZE,
-  FILEMARK_ENTRY_SIZE,
-  INDEX_ENTRY_SIZE,
-  IndexReader,
-  lowerBound,
-} from './index-file.js';
-import { MAX_BLOCK_LENGTH, RECORD_HEADER_SIZE } from './record.js';
+import { MAX_PARTITIONS, META_FILE, partitionFiles } from './label.js';
+import { MAX_BLOCK_LENGTH } from './record.js';
 import { ReadAhead } from './read-ahead.js';
 import { WriteBehind } from './write-behind.js';
-import { encodeCheckpoint, type Checkpoint, type ImageState } from './recovery.js';
+import { reconcile, type ImageState } from './recovery.js';
+import {
+  FILEMARK_CAPACITY_COST,
+  PartitionTrack,
+  TRIM_THRESHOLD,
+  type PartitionContext,
+} from './partition.js';
 
-/** Capacity a filemark uses in bytesUsed: the size of its record header on disk. */
-export const FILEMARK_CAPACITY_COST = RECORD_HEADER_SIZE;
+export { FILEMARK_CAPACITY_COST, TRIM_THRESHOLD } from './partition.js';
 
 export interface TapeImageOptions {
   /** Bytes read from a chunk at once when reading sequentially (default 4 MiB). */
   readAhead?: number;
-  /** Bytes of records staged before one append (default 4 MiB). */
+  /** Bytes of records staged before one write (default 4 MiB). */
   writeBehind?: number;
+  /** Bytes past EOD per partition that `close` gives back to the file system (default 64 MiB). */
+  trimThreshold?: number;
   logger?: Logger;
 }
 
@@ -50,77 +51,92 @@ export function encodeMeta(meta: CartridgeMeta): Buffer {
 
 const isWorm = (meta: CartridgeMeta): boolean => meta.mediaType.endsWith('-WORM');
 
+/** Capacity of each partition: the layout in cartridge.json, or one partition of it all. */
+export function partitionSizes(meta: CartridgeMeta): number[] {
+  return meta.partitions !== undefined && meta.partitions.length > 0 ? [...meta.partitions] : [meta.capacity];
+}
+
+/** Early warning of a partition: the cartridge's, in proportion to the partition's share. */
+function earlyWarningOf(meta: CartridgeMeta, capacity: number): number {
+  if (meta.capacity === 0 || capacity === meta.capacity) return meta.earlyWarning;
+  return Math.floor((meta.earlyWarning * capacity) / meta.capacity);
+}
+
 export class ChunkedTapeImage implements TapeImage {
   readonly label: string;
-  private readonly idxName: string;
-  private readonly fmName: string;
-  private count: number;
-  private used: number;
-  private readonly filemarks: number[];
-  private readonly chunkSizes: number[];
-  private checkpoint: Checkpoint | null;
-  private readonly index: IndexReader;
-  private readonly readAhead: ReadAhead;
-  private readonly writeBehind: WriteBehind;
-  // The head: object number, and for pos < count the record's chunk/offset and bytes before it.
-  private pos = 0;
-  private posChunk = 1;
-  private posOffset = 0;
-  private posBytes = 0;
+  private readonly ctx: PartitionContext;
+  private parts: PartitionTrack[];
+  private cur: PartitionTrack;
   private closed = false;
-  private dirty = false;
   private metaDirty = false;
+  private readonly trimThreshold: number;
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** `states` holds each partition's reconciled state, in partition order (recovery.ts). */
   constructor(
-    private readonly store: CartridgeStore,
+    store: CartridgeStore,
     readonly meta: CartridgeMeta,
-    state: ImageState,
+    states: ImageState | ImageState[],
     options: TapeImageOptions = {},
   ) {
     this.label = meta.label;
-    this.idxName = indexFileName(this.label);
-    this.fmName = filemarkFileName(this.label);
-    this.count = state.count;
-    this.used = state.used;
-    this.filemarks = state.filemarks;
-    this.chunkSizes = state.chunkSizes;
-    this.checkpoint = state.checkpoint;
-    this.index = new IndexReader(store, this.idxName);
-    this.readAhead = new ReadAhead(
+    this.trimThreshold = options.trimThreshold ?? TRIM_THRESHOLD;
+    this.ctx = {
       store,
-      this.label,
-      bufferOption('readAhead', options.readAhead ?? DEFAULT_READ_AHEAD),
-    );
-    this.writeBehind = new WriteBehind(
-      store,
-      this.label,
-      bufferOption('writeBehind', options.writeBehind ?? DEFAULT_WRITE_BEHIND),
-    );
-    // A loaded tape starts at BOP; object 0, when recorded, is the first record of chunk 1.
-    if (this.count === 0) this.setHeadAtEod(0);
+      label: this.label,
+      chunkSize: meta.chunkSize,
+      worm: isWorm(meta),
+      readAhead: new ReadAhead(
+        store,
+        this.label,
+        bufferOption('readAhead', options.readAhead ?? DEFAULT_READ_AHEAD),
+      ),
+      writeBehind: new WriteBehind(
+        store,
+        this.label,
+        bufferOption('writeBehind', options.writeBehind ?? DEFAULT_WRITE_BEHIND),
+      ),
+    };
+    const list = Array.isArray(states) ? states : [states];
+    const sizes = partitionSizes(meta);
+    if (list.length !== sizes.length) {
+      throw new VtlError('ERR_IMAGE', `${this.label}: ${sizes.length} partitions, ${list.length} reconciled`);
+    }
+    this.parts = sizes.map((cap, p) => this.track(p, cap, list[p]));
+    // A loaded tape starts at BOP of partition 0.
+    this.cur = this.parts[0];
+    this.cur.headToBop();
   }
 
   get objectCount(): number {
-    return this.count;
+    return this.cur.count;
   }
 
   get bytesUsed(): number {
-    return this.used;
+    return this.cur.used;
   }
 
   get remaining(): number {
-    return Math.max(0, this.meta.capacity - this.used);
+    return Math.max(0, this.cur.capacity - this.cur.used);
+  }
+
+  get partitionCount(): number {
+    return this.parts.length;
+  }
+
+  partitionCapacities(): number[] {
+    return this.parts.map((t) => t.capacity);
   }
 
   position(): TapePosition {
+    const t = this.cur;
     return {
-      partition: 0,
-      objectNumber: this.pos,
-      fileNumber: lowerBound(this.filemarks, this.pos),
-      bop: this.pos === 0,
-      eod: this.pos === this.count,
-      beyondEarlyWarning: this.posBytes >= this.meta.capacity - this.meta.earlyWarning,
+      partition: t.files.partition,
+      objectNumber: t.pos,
+      fileNumber: t.fileNumber,
+      bop: t.pos === 0,
+      eod: t.pos === t.count,
+      beyondEarlyWarning: t.beyondEarlyWarning,
     };
   }
 
@@ -133,29 +149,37 @@ export class ChunkedTapeImage implements TapeImage {
     stagedBytes: number;
   } {
     return {
-      filemarks: this.filemarks.length,
-      chunks: this.chunkSizes.length,
-      indexCacheEntries: this.index.cachedEntries,
-      readAheadBytes: this.readAhead.windowBytes,
-      stagedBytes: this.writeBehind.stagedBytes,
+      filemarks: this.cur.filemarks.length,
+      chunks: this.cur.chunkSizes.length,
+      indexCacheEntries: this.cur.cachedIndexEntries,
+      readAheadBytes: this.ctx.readAhead.windowBytes,
+      stagedBytes: this.ctx.writeBehind.stagedBytes,
     };
+  }
+
+  /** Bytes on disk past EOD in each partition (left by a longer earlier pass, reused by the next). */
+  staleBytes(): number[] {
+    return this.parts.map((t) => t.staleBytes);
   }
 
   rewind(): Promise<void> {
     return this.run(async () => {
-      await this.seek(0);
+      await this.switchTo(0);
+      await this.cur.seek(0);
     });
   }
 
-  locate(objectNumber: number): Promise<SpaceResult> {
+  locate(objectNumber: number, partition?: number): Promise<SpaceResult> {
     return this.run(async () => {
       if (!Number.isSafeInteger(objectNumber) || objectNumber < 0) {
         throw new VtlError('ERR_INVALID_ARGUMENT', `locate: object number ${objectNumber} is not valid`);
       }
-      const target = Math.min(objectNumber, this.count);
-      const moved = Math.abs(target - this.pos);
-      await this.seek(target);
-      return { moved, stop: objectNumber > this.count ? 'eod' : null };
+      const from = partition === undefined || partition === this.cur.files.partition ? this.cur.pos : 0;
+      if (partition !== undefined) await this.switchTo(partition);
+      const t = this.cur;
+      const target = Math.min(objectNumber, t.count);
+      await t.seek(target);
+      return { moved: Math.abs(target - from), stop: objectNumber > t.count ? 'eod' : null };
     });
   }
 
@@ -164,10 +188,11 @@ export class ChunkedTapeImage implements TapeImage {
       if (!Number.isSafeInteger(fileNumber) || fileNumber < 0) {
         throw new VtlError('ERR_INVALID_ARGUMENT', `locateFile: file number ${fileNumber} is not valid`);
       }
-      const found = fileNumber === 0 || fileNumber - 1 < this.filemarks.length;
-      const target = fileNumber === 0 ? 0 : found ? this.filemarks[fileNumber - 1] + 1 : this.count;
-      const moved = Math.abs(target - this.pos);
-      await this.seek(target);
+      const t = this.cur;
+      const found = fileNumber === 0 || fileNumber - 1 < t.filemarks.length;
+      const target = fileNumber === 0 ? 0 : found ? t.filemarks[fileNumber - 1] + 1 : t.count;
+      const moved = Math.abs(target - t.pos);
+      await t.seek(target);
       return { moved, stop: found ? null : 'eod' };
     });
   }
@@ -175,97 +200,31 @@ export class ChunkedTapeImage implements TapeImage {
   read(options?: ReadOptions): Promise<ReadResult> {
     const transient = options?.transient === true;
     return this.run(async (): Promise<ReadResult> => {
-      await this.writeBehind.drain();
-      // SSC-4 4.2.6: at EOD the read ends with BLANK CHECK and the position does not change.
-      if (this.pos >= this.count) return { kind: 'eod' };
-      const chunkEnd = this.chunkSizes[this.posChunk - 1] ?? 0;
-      const rec = await this.readAhead.readRecord(
-        this.posChunk,
-        this.posOffset,
-        this.pos,
-        chunkEnd,
-        transient,
-      );
-      this.pos++;
-      this.posOffset += rec.size;
-      if (this.posOffset >= this.chunkSizes[this.posChunk - 1] && this.posChunk < this.chunkSizes.length) {
-        this.posChunk++;
-        this.posOffset = 0;
+      const r = await this.cur.read(transient);
+      if (r.kind === 'data') {
+        this.meta.counters.bytesRead += r.data.length;
+        this.metaDirty = true;
       }
-      if (rec.header.kind === 'filemark') {
-        this.posBytes += FILEMARK_CAPACITY_COST;
-        return { kind: 'filemark' };
-      }
-      this.posBytes += rec.payload.length;
-      this.meta.counters.bytesRead += rec.payload.length;
-      this.metaDirty = true;
-      return { kind: 'data', data: rec.payload };
+      return r;
     });
   }
 
   spaceBlocks(count: number): Promise<SpaceResult> {
-    return this.run(async (): Promise<SpaceResult> => {
+    return this.run(() => {
       checkCount('spaceBlocks', count);
-      const from = this.pos;
-      if (count > 0) {
-        // SSC-4 7.8: forward SPACE stops after (EOM side of) a filemark, or at EOD.
-        const k = lowerBound(this.filemarks, from);
-        const fm = k < this.filemarks.length ? this.filemarks[k] : Infinity;
-        const limit = Math.min(fm, this.count);
-        if (from + count <= limit) {
-          await this.seek(from + count);
-          return { moved: count, stop: null };
-        }
-        if (fm < this.count) {
-          await this.seek(fm + 1);
-          return { moved: fm - from, stop: 'filemark' };
-        }
-        await this.seek(this.count);
-        return { moved: this.count - from, stop: 'eod' };
-      }
-      if (count < 0) {
-        // Backward SPACE stops on the BOP side of a filemark, or at BOP.
-        const k = lowerBound(this.filemarks, from) - 1;
-        const fm = k >= 0 ? this.filemarks[k] : -1;
-        if (from + count > fm) {
-          await this.seek(from + count);
-          return { moved: -count, stop: null };
-        }
-        await this.seek(Math.max(fm, 0));
-        return fm >= 0 ? { moved: from - fm - 1, stop: 'filemark' } : { moved: from, stop: 'bop' };
-      }
-      return { moved: 0, stop: null };
+      return this.cur.spaceBlocks(count);
     });
   }
 
   spaceFilemarks(count: number): Promise<SpaceResult> {
-    return this.run(async (): Promise<SpaceResult> => {
+    return this.run(() => {
       checkCount('spaceFilemarks', count);
-      const k = lowerBound(this.filemarks, this.pos); // filemarks before the head
-      if (count > 0) {
-        const target = k + count - 1;
-        if (target < this.filemarks.length) {
-          await this.seek(this.filemarks[target] + 1);
-          return { moved: count, stop: null };
-        }
-        await this.seek(this.count);
-        return { moved: this.filemarks.length - k, stop: 'eod' };
-      }
-      if (count < 0) {
-        const target = k + count;
-        if (target >= 0) {
-          await this.seek(this.filemarks[target]);
-          return { moved: -count, stop: null };
-        }
-        await this.seek(0);
-        return { moved: k, stop: 'bop' };
-      }
-      return { moved: 0, stop: null };
+      return this.cur.spaceFilemarks(count);
     });
   }
 
   spaceToEod(): Promise<void> {
-    return this.run(() => this.seek(this.count));
+    return this.run(() => this.cur.seek(this.cur.count));
   }
 
   writeBlock(data: Buffer): Promise<void> {
@@ -277,13 +236,14 @@ export class ChunkedTapeImage implements TapeImage {
         );
       }
       await this.prepareWrite('write');
-      if (this.used + data.length > this.meta.capacity) {
+      const t = this.cur;
+      if (t.used + data.length > t.capacity) {
         throw new VtlError(
           'ERR_STATE',
           `${this.label}: VOLUME OVERFLOW: ${data.length} bytes do not fit (${this.remaining} remaining)`,
         );
       }
-      await this.append('data', data);
+      await t.append('data', data);
       this.meta.counters.bytesWritten += data.length;
       this.metaDirty = true;
     });
@@ -296,22 +256,24 @@ export class ChunkedTapeImage implements TapeImage {
       }
       // SSC-4 7.4: WRITE FILEMARKS with a count of 0 only flushes the buffer.
       if (count === 0) {
-        await this.writeBehind.drain();
+        await this.ctx.writeBehind.drain();
         return;
       }
       await this.prepareWrite('write filemarks');
+      const t = this.cur;
       for (let i = 0; i < count; i++) {
-        this.filemarks.push(this.count);
-        await this.append('filemark', EMPTY);
+        t.filemarks.push(t.count);
+        await t.append('filemark', EMPTY);
       }
     });
   }
 
   erase(): Promise<void> {
-    return this.run(async () => {
-      await this.prepareWrite('erase');
-      this.dirty = true;
-    });
+    return this.run(() => this.prepareWrite('erase', true));
+  }
+
+  format(partitionSizes: number[] | null): Promise<void> {
+    return this.run(() => this.formatNow(partitionSizes));
   }
 
   sync(): Promise<void> {
@@ -320,15 +282,19 @@ export class ChunkedTapeImage implements TapeImage {
 
   saveMeta(): Promise<void> {
     return this.run(async () => {
-      await this.store.writeAtomic(META_FILE, encodeMeta(this.meta));
+      await this.ctx.store.writeAtomic(META_FILE, encodeMeta(this.meta));
       this.metaDirty = false;
     });
   }
 
+  /** Syncs, gives wastefully large stale tails back (partition.ts TRIM_THRESHOLD), releases. */
   close(): Promise<void> {
     return this.run(async () => {
       await this.syncNow();
-      await this.store.close();
+      let trimmed = false;
+      for (const t of this.parts) trimmed = (await t.trim(this.trimThreshold)) || trimmed;
+      if (trimmed) await this.ctx.store.sync();
+      await this.ctx.store.close();
       this.closed = true;
     });
   }
@@ -339,129 +305,102 @@ export class ChunkedTapeImage implements TapeImage {
    */
   abandon(): Promise<void> {
     return this.run(async () => {
-      await this.writeBehind.discard();
-      await this.store.close();
+      await this.ctx.writeBehind.discard();
+      await this.ctx.store.close();
       this.closed = true;
     });
   }
 
-  private async syncNow(): Promise<void> {
-    await this.writeBehind.drain();
-    if (this.dirty) await this.store.sync();
-    const last = this.chunkSizes.length;
-    const cp = {
-      objects: this.count,
-      chunk: Math.max(last, 1),
-      size: last > 0 ? this.chunkSizes[last - 1] : 0,
-    };
-    if (this.checkpoint === null || this.checkpoint.objects !== cp.objects || this.dirty) {
-      await this.store.writeAtomic(CHECKPOINT_FILE, encodeCheckpoint(cp));
-      this.checkpoint = cp;
-    }
-    if (this.metaDirty) {
-      await this.store.writeAtomic(META_FILE, encodeMeta(this.meta));
-      this.metaDirty = false;
-    }
-    this.dirty = false;
+  private track(p: number, capacity: number, state: ImageState): PartitionTrack {
+    return new PartitionTrack(
+      this.ctx,
+      partitionFiles(this.label, p),
+      capacity,
+      earlyWarningOf(this.meta, capacity),
+      state,
+    );
   }
 
-  /** Write-path checks, then SSC-4 4.2.8: writing anywhere but EOD discards what follows. */
-  private async prepareWrite(what: string): Promise<void> {
+  /**
+   * FORMAT MEDIUM: partitions that stay are erased from BOP (a new epoch; their bytes are
+   * overwritten by the next pass, as on any rewind and write), the files of the others are
+   * deleted, then the new layout is written to cartridge.json. A crash on the way leaves the
+   * old layout with some partitions already empty: never a mix of old and new records.
+   */
+  private async formatNow(sizes: number[] | null): Promise<void> {
+    const what = 'format';
     if (this.meta.writeProtected)
       throw new VtlError('ERR_STATE', `${this.label}: ${what}: cartridge is write-protected`);
     if (this.meta.mediaType === 'CLEANING')
       throw new VtlError('ERR_STATE', `${this.label}: ${what}: cleaning cartridge`);
-    if (this.pos < this.count) await this.truncateAtHead(what);
+    if (this.ctx.worm)
+      throw new VtlError('ERR_STATE', `${this.label}: ${what}: WORM cartridge cannot be formatted`);
+    const layout = sizes === null ? [this.meta.capacity] : checkLayout(this.label, sizes, this.meta.capacity);
+    const { store } = this.ctx;
+    await this.ctx.writeBehind.drain();
+    const keep = Math.min(this.parts.length, layout.length);
+    for (const t of this.parts.slice(0, keep)) {
+      await t.seek(0);
+      await t.cut();
+    }
+    const names = await store.files();
+    for (let p = keep; p < MAX_PARTITIONS; p++) {
+      const files = partitionFiles(this.label, p);
+      const chunks = names
+        .map((n) => files.parseChunk(n))
+        .filter((n): n is number => n !== null)
+        .sort((a, b) => b - a);
+      for (const n of chunks) await store.unlink(files.chunk(n));
+      for (const name of [files.index, files.filemarks, files.checkpoint]) await store.unlink(name);
+    }
+    await store.sync();
+    if (sizes === null) delete this.meta.partitions;
+    else this.meta.partitions = layout;
+    await store.writeAtomic(META_FILE, encodeMeta(this.meta));
+    this.metaDirty = false;
+    const parts = this.parts.slice(0, keep);
+    parts.forEach((t, p) => {
+      t.capacity = layout[p];
+      t.earlyWarning = earlyWarningOf(this.meta, layout[p]);
+    });
+    for (let p = keep; p < layout.length; p++) {
+      const state = await reconcile(store, this.label, partitionFiles(this.label, p), FILEMARK_CAPACITY_COST);
+      parts.push(this.track(p, layout[p], state));
+    }
+    this.parts = parts;
+    this.cur = parts[0];
+    this.cur.headToBop();
   }
 
-  private async truncateAtHead(what: string): Promise<void> {
-    await this.writeBehind.drain();
-    const p = this.pos;
-    const k = lowerBound(this.filemarks, p);
-    // SSC-4 4.2.11 (WORM): recorded data may not be overwritten; filemarks between the last
-    // data block and EOD may be.
-    if (isWorm(this.meta) && this.filemarks.length - k !== this.count - p) {
+  /** Makes partition `p` current (its head is positioned by the caller). */
+  private async switchTo(p: number): Promise<void> {
+    if (!Number.isSafeInteger(p) || p < 0 || p >= this.parts.length) {
       throw new VtlError(
-        'ERR_STATE',
-        `${this.label}: ${what}: WORM cartridge; data after object ${p} cannot be overwritten`,
+        'ERR_INVALID_ARGUMENT',
+        `${this.label}: partition ${p} does not exist (the cartridge has ${this.parts.length})`,
       );
     }
-    this.readAhead.invalidate();
-    this.index.invalidate();
-    // Data first, then index, then filemark list: see recovery.ts for why this order.
-    const c = this.posChunk;
-    const o = this.posOffset;
-    for (let n = this.chunkSizes.length; n > c; n--) await this.store.unlink(chunkFileName(this.label, n));
-    if (o === 0) {
-      await this.store.unlink(chunkFileName(this.label, c));
-      this.chunkSizes.length = c - 1;
-    } else {
-      await this.store.truncate(chunkFileName(this.label, c), o);
-      this.chunkSizes.length = c;
-      this.chunkSizes[c - 1] = o;
-    }
-    await this.store.truncate(this.idxName, FILE_HEADER_SIZE + p * INDEX_ENTRY_SIZE);
-    if (k < this.filemarks.length) {
-      this.filemarks.length = k;
-      await this.store.truncate(this.fmName, FILE_HEADER_SIZE + k * FILEMARK_ENTRY_SIZE);
-    }
-    this.count = p;
-    this.used = this.posBytes;
-    this.dirty = true;
-    // Keep the checkpoint a true statement ("everything before it is durable") once the data
-    // it described is gone.
-    if (this.checkpoint !== null && this.checkpoint.objects > p) {
-      this.checkpoint = { objects: p, chunk: c, size: o };
-      await this.store.writeAtomic(CHECKPOINT_FILE, encodeCheckpoint(this.checkpoint));
+    await this.ctx.writeBehind.drain();
+    this.cur = this.parts[p];
+  }
+
+  private async syncNow(): Promise<void> {
+    await this.ctx.writeBehind.drain();
+    if (this.parts.some((t) => t.dirty)) await this.ctx.store.sync();
+    for (const t of this.parts) await t.checkpointNow();
+    if (this.metaDirty) {
+      await this.ctx.store.writeAtomic(META_FILE, encodeMeta(this.meta));
+      this.metaDirty = false;
     }
   }
 
-  private async append(kind: 'data' | 'filemark', payload: Buffer): Promise<void> {
-    const recordLength = RECORD_HEADER_SIZE + payload.length;
-    let c = this.chunkSizes.length;
-    // A record never spans chunks; one larger than chunkSize gets a chunk of its own.
-    if (c === 0 || this.chunkSizes[c - 1] + recordLength > this.meta.chunkSize) {
-      this.chunkSizes.push(0);
-      c++;
-    }
-    const offset = this.chunkSizes[c - 1];
-    const entry = {
-      chunk: c,
-      offset,
-      payloadLength: payload.length,
-      kind,
-      flags: 0,
-      bytesBefore: this.used,
-      fileNumber: kind === 'filemark' ? this.filemarks.length - 1 : this.filemarks.length,
-    } as const;
-    this.chunkSizes[c - 1] = offset + recordLength;
-    this.used += kind === 'filemark' ? FILEMARK_CAPACITY_COST : payload.length;
-    this.count++;
-    this.setHeadAtEod(this.count);
-    this.dirty = true;
-    await this.writeBehind.stage(c, entry, this.count - 1, payload);
-  }
-
-  private setHeadAtEod(count: number): void {
-    this.pos = count;
-    this.posBytes = this.used;
-    const last = this.chunkSizes.length;
-    this.posChunk = Math.max(last, 1);
-    this.posOffset = last > 0 ? this.chunkSizes[last - 1] : 0;
-  }
-
-  /** Moves the head to object `p` (0..count) using the index; no data is read. */
-  private async seek(p: number): Promise<void> {
-    await this.writeBehind.drain();
-    if (p >= this.count) {
-      this.setHeadAtEod(this.count);
-      return;
-    }
-    const e = await this.index.get(p);
-    this.pos = p;
-    this.posChunk = e.chunk;
-    this.posOffset = e.offset;
-    this.posBytes = e.bytesBefore;
+  /** Write-path checks, then positioning rules of the partition (partition.ts prepareWrite). */
+  private async prepareWrite(what: string, erase = false): Promise<void> {
+    if (this.meta.writeProtected)
+      throw new VtlError('ERR_STATE', `${this.label}: ${what}: cartridge is write-protected`);
+    if (this.meta.mediaType === 'CLEANING')
+      throw new VtlError('ERR_STATE', `${this.label}: ${what}: cleaning cartridge`);
+    await this.cur.prepareWrite(what, erase);
   }
 
   private run<T>(fn: () => Promise<T>): Promise<T> {
@@ -475,6 +414,23 @@ export class ChunkedTapeImage implements TapeImage {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A partition layout: 1..MAX_PARTITIONS sizes of at least one byte, within the capacity. */
+export function checkLayout(label: string, sizes: unknown, capacity: number): number[] {
+  const fail = (why: string): never => {
+    throw new VtlError('ERR_INVALID_ARGUMENT', `${label}: partition layout ${JSON.stringify(sizes)}: ${why}`);
+  };
+  if (!Array.isArray(sizes) || sizes.length < 1 || sizes.length > MAX_PARTITIONS)
+    return fail(`give 1..${MAX_PARTITIONS} partition sizes`);
+  const list = sizes as unknown[];
+  list.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+      fail(`partition ${i} size is not a positive integer`);
+  });
+  const total = (list as number[]).reduce((a, b) => a + b, 0);
+  if (total > capacity) fail(`${total} bytes exceed the capacity of ${capacity}`);
+  return [...(list as number[])];
+}
 
 function bufferOption(name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 1 || v > 1 << 30) {

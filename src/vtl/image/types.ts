@@ -44,6 +44,13 @@ export interface CartridgeMeta {
   };
   /** MAM attributes by id (hex string of the 16-bit id) → value as hex; filled by a later issue. */
   attributes: Record<string, string>;
+  /**
+   * Partition layout (FORMAT MEDIUM): the capacity in bytes of each partition, 2..4 entries.
+   * Absent when the cartridge has one partition of `capacity` bytes (every cartridge made
+   * before partitions existed), which keeps formatVersion 1: the field is optional and a
+   * reader that ignores it still sees partition 0, stored under the same file names.
+   */
+  partitions?: number[];
 }
 
 /** Where the head is, in SSC terms (SSC-4 4.2.4, 7.7.3 READ POSITION long form). */
@@ -107,21 +114,33 @@ export interface CartridgeStore {
   readInto?(name: string, offset: number, target: Buffer): Promise<number>;
   /** Appends bytes at the end of a file, creating it when absent. */
   append(name: string, data: Buffer | readonly Buffer[]): Promise<void>;
+  /**
+   * Optional: writes bytes at `offset` of a file (creating it when absent), over what is there
+   * and extending the file when the write ends past its end. Lets the image overwrite chunk
+   * files in place instead of cutting and regrowing them; without it the image truncates.
+   */
+  write?(name: string, offset: number, data: Buffer | readonly Buffer[]): Promise<void>;
   /** Cuts a file to `length` bytes. */
   truncate(name: string, length: number): Promise<void>;
   /** Replaces a whole small file atomically (write to a temporary name, sync, rename). */
   writeAtomic(name: string, data: Buffer): Promise<void>;
   /** Deletes one file (no error when absent). */
   unlink(name: string): Promise<void>;
-  /** Makes everything appended so far durable (fsync files and directory). */
-  sync(): Promise<void>;
+  /**
+   * Makes everything written so far durable (fsync files and directory). `also` names files to
+   * make durable even if this store did not write them (records a crashed process left in the
+   * page cache, found on open).
+   */
+  sync(also?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Tape semantics over one cartridge (one partition in this first cut). The drive owns exactly
- * one open TapeImage while a cartridge is loaded. Writes are buffered (a drive in buffered
- * mode); `sync` makes them durable. Writing anywhere but at EOD truncates what follows.
+ * Tape semantics over one cartridge of 1..4 partitions (SSC-4 4.2.3), each with its own
+ * records, filemarks, EOD and capacity. The drive owns exactly one open TapeImage while a
+ * cartridge is loaded. Writes are buffered (a drive in buffered mode); `sync` makes them
+ * durable. Writing anywhere but at EOD discards what follows in that partition.
+ * Object counts, capacity figures, SPACE and READ act on the current partition.
  */
 export interface TapeImage {
   readonly label: string;
@@ -133,10 +152,27 @@ export interface TapeImage {
   readonly bytesUsed: number;
   /** Bytes that may still be written before VOLUME OVERFLOW. */
   readonly remaining: number;
+  /** Partitions the cartridge is formatted into (1 unless formatted otherwise). */
+  readonly partitionCount: number;
+  /** Capacity in bytes of each partition, in partition order. */
+  partitionCapacities(): number[];
+  /**
+   * FORMAT MEDIUM (SSC-4 FORMAT MEDIUM and 4.2.3 partitions): lays out `partitionSizes` (bytes per partition, 1..4
+   * entries, summing to at most the native capacity) or one partition of the whole capacity
+   * (null). Destroys every record in every partition; the head ends at BOP of partition 0.
+   * Throws ERR_STATE on write-protected, WORM and cleaning cartridges, ERR_INVALID_ARGUMENT on
+   * a layout that does not fit.
+   */
+  format(partitionSizes: number[] | null): Promise<void>;
 
+  /** REWIND: to BOP of partition 0 (SSC-4 REWIND; IBM LTO: "logical position set to BOM"). */
   rewind(): Promise<void>;
-  /** LOCATE to a logical object number; beyond EOD it stops at EOD with stop='eod'. */
-  locate(objectNumber: number): Promise<SpaceResult>;
+  /**
+   * LOCATE to a logical object number, in `partition` when given (SSC-4 LOCATE with CP=1: changes
+   * the current partition; ERR_INVALID_ARGUMENT when it does not exist); beyond EOD it stops
+   * at EOD with stop='eod'.
+   */
+  locate(objectNumber: number, partition?: number): Promise<SpaceResult>;
   /** LOCATE to the BOP side of file `fileNumber` (just after filemark fileNumber-1), IBM semantics. */
   locateFile(fileNumber: number): Promise<SpaceResult>;
 

@@ -1,6 +1,7 @@
 /**
  * The contract every ImageBackend passes (STYLE.md habit 11): the store operations themselves,
- * then tape semantics, chunking, capacity, and crash recovery through TapeImage on top of it.
+ * then tape semantics, chunking, capacity, crash recovery, overwriting in place and partitions
+ * through TapeImage on top of it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VtlError, type VtlErrorCode } from '../../../src/util/errors.js';
@@ -12,6 +13,8 @@ import {
   type TapeImageOptions,
 } from '../../../src/vtl/image/index.js';
 import { describeTapeSemantics } from './describe-tape-semantics.js';
+import { describeOverwrite } from './describe-overwrite.js';
+import { describePartitions } from './describe-partitions.js';
 
 export interface BackendFixture {
   backend: ImageBackend;
@@ -128,6 +131,23 @@ export function describeImageBackend(name: string, factory: () => Promise<Backen
         await again.close();
       });
 
+      it('writes in place at an offset, over existing bytes and past the end', async () => {
+        const s = await fx.backend.open('A00001', { create: true });
+        expect(typeof s.write).toBe('function');
+        await s.write!('f', 0, Buffer.from('abcdefgh'));
+        await s.write!('f', 2, [Buffer.from('XY'), Buffer.from('Z')]);
+        expect((await s.read('f', 0, 100)).toString()).toBe('abXYZfgh');
+        await s.write!('f', 6, Buffer.from('1234'));
+        expect(await s.size('f')).toBe(10);
+        await s.append('f', Buffer.from('!'));
+        expect((await s.read('f', 0, 100)).toString()).toBe('abXYZf1234!');
+        await s.truncate('f', 3);
+        await s.append('f', Buffer.from('+'));
+        expect((await s.read('f', 0, 100)).toString()).toBe('abX+');
+        await s.sync(['f']);
+        await s.close();
+      });
+
       it('keeps a read result unchanged when the file is cut and rewritten', async () => {
         const s = await fx.backend.open('A00001', { create: true });
         await s.append('f', Buffer.from('abcdef'));
@@ -200,5 +220,7 @@ export function describeImageBackend(name: string, factory: () => Promise<Backen
     });
 
     describeTapeSemantics(ctx);
+    describeOverwrite(ctx);
+    describePartitions(ctx);
   });
 }

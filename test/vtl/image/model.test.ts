@@ -31,12 +31,19 @@ type Op =
   | { op: 'locate'; to: number }
   | { op: 'locateFile'; to: number }
   | { op: 'erase' }
+  | { op: 'locatePartition'; to: number; partition: number }
+  | { op: 'format'; partitions: number }
   | { op: 'reopen'; how: 'close' | 'crash-after-flush' | 'crash-after-sync' };
 
-/** The reference: SSC-4 rules applied one object at a time. */
+/** The reference: SSC-4 rules applied one object at a time, per partition. */
 class Model {
-  objs: Obj[] = [];
+  parts: Obj[][] = [[]];
+  cur = 0;
   pos = 0;
+
+  get objs(): Obj[] {
+    return this.parts[this.cur];
+  }
 
   private cut(): void {
     this.objs.length = this.pos;
@@ -64,6 +71,7 @@ class Model {
           : { kind: 'data', data: block(obj.seed, obj.size) };
       }
       case 'rewind':
+        this.cur = 0;
         this.pos = 0;
         return null;
       case 'spaceBlocks':
@@ -93,7 +101,21 @@ class Model {
       case 'erase':
         this.cut();
         return null;
+      case 'locatePartition': {
+        if (o.partition >= this.parts.length) return null; // refused; nothing changes
+        const from = o.partition === this.cur ? this.pos : 0;
+        this.cur = o.partition;
+        const target = Math.min(o.to, this.objs.length);
+        this.pos = target;
+        return { moved: Math.abs(target - from), stop: o.to > this.objs.length ? 'eod' : null };
+      }
+      case 'format':
+        this.parts = Array.from({ length: o.partitions }, () => []);
+        this.cur = 0;
+        this.pos = 0;
+        return null;
       case 'reopen':
+        this.cur = 0;
         this.pos = 0;
         return null;
     }
@@ -179,6 +201,18 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('locateFile' as const), to: fc.nat(6) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'erase' as const }) },
   {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('locatePartition' as const),
+      to: fc.nat(20),
+      partition: fc.nat(3),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('format' as const), partitions: fc.integer({ min: 1, max: 4 }) }),
+  },
+  {
     weight: 1,
     arbitrary: fc.record({
       op: fc.constant('reopen' as const),
@@ -220,6 +254,15 @@ async function apply(img: ChunkedTapeImage, o: Op): Promise<ReadResult | SpaceRe
     case 'erase':
       await img.erase();
       return null;
+    case 'locatePartition':
+      if (o.partition >= img.partitionCount) {
+        await expect(img.locate(o.to, o.partition)).rejects.toThrow(/does not exist/);
+        return null;
+      }
+      return img.locate(o.to, o.partition);
+    case 'format':
+      await img.format(o.partitions === 1 ? null : Array<number>(o.partitions).fill(1e12));
+      return null;
     case 'reopen':
       return null;
   }
@@ -251,6 +294,7 @@ async function runAgainstModel(
       const want = model.apply(o);
       expect(got, where).toEqual(want);
       expect(img.position(), where).toMatchObject({
+        partition: model.cur,
         objectNumber: model.pos,
         fileNumber: model.fileNumber,
         bop: model.pos === 0,
@@ -259,12 +303,16 @@ async function runAgainstModel(
       expect(img.objectCount, where).toBe(model.objs.length);
       expect(img.bytesUsed, where).toBe(model.used);
     }
-    // Finally everything must read back from BOP, after a clean reopen.
+    // Finally every partition must read back from BOP, after a clean reopen.
     await img.close();
     img = await openTapeImage(backend, label, options);
-    model.pos = 0;
-    for (let i = 0; i <= model.objs.length; i++)
-      expect(await img.read()).toEqual(model.apply({ op: 'read' }));
+    expect(img.partitionCount).toBe(model.parts.length);
+    for (let p = 0; p < model.parts.length; p++) {
+      await img.locate(0, p);
+      model.apply({ op: 'locatePartition', to: 0, partition: p });
+      for (let i = 0; i <= model.objs.length; i++)
+        expect(await img.read(), `partition ${p} object ${i}`).toEqual(model.apply({ op: 'read' }));
+    }
   } finally {
     await img.close().catch(() => undefined);
   }

@@ -22,11 +22,12 @@ import {
 describe('record codec', () => {
   it('round-trips a data record and lays fields at their named offsets', () => {
     const payload = Buffer.from('hello tape');
-    const rec = encodeRecord({ kind: 'data', objectNumber: 0x0102_0304_0506 }, payload);
+    const rec = encodeRecord({ kind: 'data', objectNumber: 0x0102_0304_0506, epoch: 0x0a0b0c0d }, payload);
     expect(rec.length).toBe(RECORD_HEADER_SIZE + payload.length);
     expect(rec.readUInt32BE(RecordOffset.magic)).toBe(RECORD_MAGIC);
     expect(rec.subarray(0, 4).toString('latin1')).toBe('VTLR');
-    expect(rec[RecordOffset.version]).toBe(1);
+    expect(rec[RecordOffset.version]).toBe(2);
+    expect(rec.readUInt32BE(RecordOffset.epoch)).toBe(0x0a0b0c0d);
     expect(rec[RecordOffset.kind]).toBe(1);
     expect(rec.readUInt16BE(RecordOffset.flags)).toBe(0);
     expect(rec.readUInt32BE(RecordOffset.payloadLength)).toBe(payload.length);
@@ -42,6 +43,8 @@ describe('record codec', () => {
       payloadLength: 10,
       keyId: 0,
       objectNumber: 0x0102_0304_0506,
+      epoch: 0x0a0b0c0d,
+      version: 2,
     });
     expect(checkRecordCrc(rec, h, rec.subarray(RECORD_HEADER_SIZE))).toBeNull();
     expect(rec.subarray(RECORD_HEADER_SIZE).toString()).toBe('hello tape');
@@ -68,7 +71,21 @@ describe('record codec', () => {
     );
   });
 
-  it('refuses headers that are not version-1 records', () => {
+  it('reads version-1 records (no epoch) as epoch 0 and refuses an epoch in them', () => {
+    const v1 = encodeRecord({ kind: 'data', objectNumber: 9, version: 1 }, Buffer.from('old'));
+    expect(v1[RecordOffset.version]).toBe(1);
+    const h = decodeRecordHeader(v1);
+    if (typeof h === 'string') throw new Error(h);
+    expect(h).toMatchObject({ version: 1, epoch: 0, objectNumber: 9, payloadLength: 3 });
+    expect(checkRecordCrc(v1, h, v1.subarray(RECORD_HEADER_SIZE))).toBeNull();
+    v1.writeUInt32BE(5, RecordOffset.epoch);
+    expect(decodeRecordHeader(v1)).toBe('reserved header bytes are not zero');
+    expect(() =>
+      encodeRecord({ kind: 'data', objectNumber: 1, version: 1, epoch: 2 }, Buffer.alloc(0)),
+    ).toThrow(/no epoch/);
+  });
+
+  it('refuses headers that are not version-1 or version-2 records', () => {
     const rec = encodeRecord({ kind: 'data', objectNumber: 3 }, Buffer.alloc(4));
     const bad = (mutate: (b: Buffer) => void): string => {
       const b = Buffer.from(rec);
@@ -78,12 +95,12 @@ describe('record codec', () => {
     };
     expect(bad(() => undefined)).toBe('accepted');
     expect(bad((b) => b.writeUInt32BE(0, RecordOffset.magic))).toBe('bad record magic 0x00000000');
-    expect(bad((b) => (b[RecordOffset.version] = 2))).toBe('unsupported record format version 2');
+    expect(bad((b) => (b[RecordOffset.version] = 3))).toBe('unsupported record format version 3');
     expect(bad((b) => (b[RecordOffset.kind] = 9))).toBe('unknown record kind 9');
     expect(bad((b) => b.writeUInt32BE(0x0100_0000, RecordOffset.payloadLength))).toBe(
       'implausible payload length 16777216',
     );
-    expect(bad((b) => (b[RecordOffset.reserved24] = 1))).toBe('reserved header bytes are not zero');
+    expect(bad((b) => (b[RecordOffset.reserved16] = 1))).toBe('reserved header bytes are not zero');
     expect(decodeRecordHeader(rec.subarray(0, 20))).toBe('short header (20 of 32 bytes)');
   });
 });
