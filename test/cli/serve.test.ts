@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSense } from '../../src/target/scsi/sense.js';
-import { Initiator } from '../support/initiator.js';
+import type { Initiator } from '../support/initiator.js';
+import { ADDRESS, connectLibrary, moveMedium } from '../support/library-session.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -58,31 +59,8 @@ function cdb6(...bytes: number[]): Buffer {
   return b;
 }
 
-async function session(port: number, name: string): Promise<Initiator> {
-  const s = await Initiator.connect({
-    host: '127.0.0.1',
-    port,
-    targetName: TARGET,
-    initiatorName: `iqn.2026-11.test:${name}`,
-  });
-  // the first command of a new nexus on each LUN gets UNIT ATTENTION 29/00
-  for (const lun of [0, 1]) await s.command(lun, cdb6(0x00));
-  return s;
-}
-
-/** The default library's element addresses (src/vtl/smc): transport 1, drives 100h, slots 400h. */
-const TRANSPORT = 0x0001;
-const DRIVE0 = 0x0100;
-const SLOT1 = 0x0400;
-
-/** MOVE MEDIUM (SMC-3 6.6) on the changer at LUN 0. */
-async function move(s: Initiator, from: number, to: number): Promise<number> {
-  const cdb = Buffer.alloc(12);
-  cdb[0] = 0xa5;
-  cdb.writeUInt16BE(TRANSPORT, 2);
-  cdb.writeUInt16BE(from, 4);
-  cdb.writeUInt16BE(to, 6);
-  return (await s.command(0, cdb)).status;
+function session(port: number, name: string): Promise<Initiator> {
+  return connectLibrary(port, TARGET, `iqn.2026-11.test:${name}`);
 }
 
 /** TEST UNIT READY on the drive until it answers GOOD (a load raises 28/00 first). */
@@ -132,7 +110,7 @@ describe('vtl serve', () => {
     // The embedded default is a library whose drives start empty: load E01001L8 with the robot.
     const empty = await s.command(1, cdb6(0x00));
     expect(decodeSense(empty.sense!).name).toBe('MEDIUM_NOT_PRESENT');
-    expect(await move(s, SLOT1, DRIVE0)).toBe(0);
+    expect(await moveMedium(s, ADDRESS.slot, ADDRESS.drive)).toBe(0);
     await driveReady(s);
     for (let i = 0; i < 8; i++)
       expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);
@@ -157,7 +135,7 @@ describe('vtl serve', () => {
     const data = join(dir, 'kill9');
     let srv = await serve(['--data-dir', data]);
     let s = await session(srv.port, 'k9');
-    expect(await move(s, SLOT1, DRIVE0)).toBe(0);
+    expect(await moveMedium(s, ADDRESS.slot, ADDRESS.drive)).toBe(0);
     await driveReady(s);
     for (let i = 0; i < 16; i++)
       expect((await s.command(1, cdb6(0x0a, 0, 0, 0x80, 0), { dataOut: block(i) })).status).toBe(0);

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSense } from '../../src/target/scsi/sense.js';
 import { VirtualLibrary } from '../../src/vtl/library.js';
-import { Initiator } from '../support/initiator.js';
+import type { Initiator } from '../support/initiator.js';
+import { ADDRESS, clearAttention, connectLibrary, moveMedium } from '../support/library-session.js';
 
 const CLEAN_NOW = 0x14;
 
@@ -23,23 +24,6 @@ async function tapeAlerts(s: Initiator, lun: number): Promise<number[]> {
   return set;
 }
 
-/** TEST UNIT READY until no unit attention is left (a move raises 28/00 on the drive). */
-async function clearAttention(s: Initiator, lun: number): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    const r = await s.command(lun, Buffer.alloc(6));
-    if (!r.sense || decodeSense(r.sense).key !== 0x6) return;
-  }
-}
-
-function moveCdb(from: number, to: number): Buffer {
-  const cdb = Buffer.alloc(12);
-  cdb[0] = 0xa5;
-  cdb.writeUInt16BE(1, 2);
-  cdb.writeUInt16BE(from, 4);
-  cdb.writeUInt16BE(to, 6);
-  return cdb;
-}
-
 describe('drive options from the config', () => {
   let lib: VirtualLibrary;
   let s: Initiator;
@@ -51,13 +35,7 @@ describe('drive options from the config', () => {
       drives: [{ cleaningIntervalBytes: 131072 }],
       changer: { slots: 4, mailslots: 1, cartridges: ['D00001L8', 'CLN001L1'] },
     });
-    s = await Initiator.connect({
-      host: '127.0.0.1',
-      port: lib.portals[0].port,
-      targetName: lib.targetName,
-      initiatorName: 'iqn.2026-11.test:options',
-    });
-    for (const lun of [0, 1]) await s.command(lun, Buffer.alloc(6)); // 29/00
+    s = await connectLibrary(lib.portals[0].port, lib.targetName, 'iqn.2026-11.test:options');
   });
   afterAll(async () => {
     await s?.logout();
@@ -65,7 +43,7 @@ describe('drive options from the config', () => {
   });
 
   it('cleaningIntervalBytes raises CLEAN NOW; the cleaning cartridge ends it', async () => {
-    expect((await s.command(0, moveCdb(0x400, 0x100))).status).toBe(0);
+    expect(await moveMedium(s, ADDRESS.slot, ADDRESS.drive)).toBe(0);
     await clearAttention(s, 1);
     expect(await tapeAlerts(s, 1)).not.toContain(CLEAN_NOW);
     const block = Buffer.alloc(65536, 0xa7);
@@ -76,9 +54,9 @@ describe('drive options from the config', () => {
     // condition flag: still set on a second read, until the drive is cleaned
     expect(await tapeAlerts(s, 1)).toContain(CLEAN_NOW);
 
-    expect((await s.command(0, moveCdb(0x100, 0x400))).status).toBe(0);
-    expect((await s.command(0, moveCdb(0x401, 0x100))).status).toBe(0);
-    expect((await s.command(0, moveCdb(0x100, 0x401))).status).toBe(0);
+    expect(await moveMedium(s, ADDRESS.drive, ADDRESS.slot)).toBe(0);
+    expect(await moveMedium(s, ADDRESS.slot + 1, ADDRESS.drive)).toBe(0);
+    expect(await moveMedium(s, ADDRESS.drive, ADDRESS.slot + 1)).toBe(0);
     expect(lib.inventory!.cartridge('CLN001L1')?.cleaningUsesLeft).toBe(49);
     await clearAttention(s, 1);
     expect(await tapeAlerts(s, 1)).not.toContain(CLEAN_NOW);

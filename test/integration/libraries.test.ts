@@ -14,7 +14,7 @@ import { startManagementApi, type ManagementApi } from '../../src/cli/api/server
 import type { LibraryListView, StatusView } from '../../src/cli/api/types.js';
 import { parseLibraryConfig, type LibraryConfigInput } from '../../src/vtl/config.js';
 import { VirtualLibrary } from '../../src/vtl/library.js';
-import { Initiator } from '../support/initiator.js';
+import { ADDRESS, connectLibrary, moveMedium } from '../support/library-session.js';
 
 const run = promisify(execFile);
 const PREFIX = 'iqn.2026-11.org.iscsi-vtl';
@@ -38,27 +38,6 @@ function config(dir: string): LibraryConfigInput {
       { name: 'solo', drives: [{ load: 'S00001L8' }] },
     ],
   };
-}
-
-/** MOVE MEDIUM (SMC-3 6.6) from one element address to another, transport 1. */
-function moveCdb(from: number, to: number): Buffer {
-  const cdb = Buffer.alloc(12);
-  cdb[0] = 0xa5;
-  cdb.writeUInt16BE(1, 2);
-  cdb.writeUInt16BE(from, 4);
-  cdb.writeUInt16BE(to, 6);
-  return cdb;
-}
-
-async function connect(port: number, target: string): Promise<Initiator> {
-  const s = await Initiator.connect({
-    host: '127.0.0.1',
-    port,
-    targetName: target,
-    initiatorName: 'iqn.2026-11.test:many',
-  });
-  for (const lun of [0, 1]) await s.command(lun, Buffer.from([0, 0, 0, 0, 0, 0])); // 29/00 UA
-  return s;
 }
 
 describe('several libraries in one server', () => {
@@ -113,9 +92,9 @@ describe('several libraries in one server', () => {
   });
 
   it('a move in one library leaves the others alone, and each keeps its own files', async () => {
-    const s = await connect(port, `${PREFIX}:alpha`);
+    const s = await connectLibrary(port, `${PREFIX}:alpha`, 'iqn.2026-11.test:many');
     try {
-      expect((await s.command(0, moveCdb(0x400, 0x100))).status).toBe(0);
+      expect(await moveMedium(s, ADDRESS.slot, ADDRESS.drive)).toBe(0);
     } finally {
       await s.logout();
     }
