@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `vtl` command. `vtl serve` runs a library server from a JSON config (or the embedded
- * defaults); `status`, `cartridge` and `mailslot` talk to a running server's management API.
+ * defaults); `status`, `cartridge`, `mailslot`, `export`, `import` and `jobs` talk to a running
+ * server's management API.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { serve } from './serve.js';
 import { cartridgeCommand } from './commands/cartridge.js';
 import { CONNECTION_HELP } from './commands/common.js';
 import { mailslotCommand } from './commands/mailslot.js';
+import { exportCommand, importCommand, jobsCommand } from './commands/migrate.js';
 import { librariesCommand, statusCommand } from './commands/status.js';
 
 const USAGE = `usage: vtl <command> [options]
@@ -32,6 +34,13 @@ commands:
         Create cartridges in free slots (or the vault), list them, delete one.
   mailslot insert BARCODE [--slot N] | mailslot remove BARCODE|--slot N
         Put a cartridge from the vault into a mailslot, or take one out to the vault.
+  export BARCODE [--wait]
+        Export a cartridge to the library's cloud remote (config "migration"). An initiator
+        moving a cartridge into a mailslot does the same: it goes to the vault and is exported.
+  import JOB|BARCODE [--mailslot] [--replace] [--wait]
+        Import an export back into the vault (or a free mailslot). --wait shows a progress bar.
+  jobs [-L] [ID] | jobs cancel ID | jobs clear
+        Migration jobs (short, or long with -L); cancel one; clear the finished ones.
 
 ${CONNECTION_HELP}
 options:
@@ -87,6 +96,9 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'libraries') return librariesCommand(rest);
   if (command === 'cartridge') return cartridgeCommand(rest);
   if (command === 'mailslot') return mailslotCommand(rest);
+  if (command === 'export') return exportCommand(rest);
+  if (command === 'import') return importCommand(rest);
+  if (command === 'jobs') return jobsCommand(rest);
   process.stderr.write(`vtl: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
   return 2;
 }

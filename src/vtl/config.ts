@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { migrationConfigSchema, type MigrationConfig, type MigrationConfigInput } from '../migrate/config.js';
 import { VtlError } from '../util/errors.js';
 import { BARCODE_PATTERN, expandBarcodes } from './inventory/barcode.js';
 
@@ -171,6 +172,56 @@ export const DEFAULT_LIBRARY = {
   changer: { slots: 24, mailslots: 4, cartridges: ['E01001L8..E01020L8', 'CLN001L1'] },
 } as const;
 
+/**
+ * A library's `migration` section (issue 4): the migration module's settings (validated by its
+ * own schema, so a typo names the key), or `quadstorConf`, the path of a QUADStor `rclone.conf`
+ * key=value file read when the library opens, with JSON keys beside it filling in what that
+ * file does not hold. `jobDir` (job records and the default cache) defaults to
+ * `<dataDir>/migrate`. The output is valid input again: a parsed config can be parsed twice.
+ */
+export type MigrationSectionInput = { jobDir?: string } & (
+  MigrationConfigInput | (Partial<MigrationConfigInput> & { quadstorConf: string })
+);
+export type MigrationSection = { jobDir?: string } & (
+  (MigrationConfig & { quadstorConf?: never }) | (Partial<MigrationConfigInput> & { quadstorConf: string })
+);
+
+const migrationSection = z
+  .custom<MigrationSectionInput>(
+    (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+    'must be an object: {"remote": "gdrive:vtl", ...} or {"quadstorConf": "/path/rclone.conf"}',
+  )
+  .transform((input, ctx): MigrationSection => {
+    const { jobDir, quadstorConf, ...rest } = input as Record<string, unknown>;
+    const paths: Record<string, unknown> = { jobDir, quadstorConf };
+    for (const [key, value] of Object.entries(paths)) {
+      if (value !== undefined && (typeof value !== 'string' || value === '')) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be a non-empty path' });
+      }
+    }
+    // With quadstorConf the file supplies the remote; the keys beside it are checked as overrides.
+    const probe = quadstorConf === undefined ? rest : { remote: 'quadstor:', ...rest };
+    const r = migrationConfigSchema.safeParse(probe);
+    if (!r.success) {
+      for (const issue of r.error.issues) {
+        ctx.addIssue({
+          code: 'custom',
+          path: issue.path,
+          message:
+            issue.code === 'unrecognized_keys'
+              ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`
+              : issue.message,
+        });
+      }
+      return z.NEVER;
+    }
+    const dir = typeof jobDir === 'string' ? { jobDir } : {};
+    if (typeof quadstorConf === 'string') {
+      return { ...(rest as Partial<MigrationConfigInput>), quadstorConf, ...dir };
+    }
+    return { ...r.data, ...dir };
+  });
+
 const driveList = z.array(driveSchema).max(255);
 
 /**
@@ -191,9 +242,19 @@ export const librarySchema = z
     drives: driveList.default([]),
     changer: changerSchema.optional(),
     auth: authSchema.default({}),
+    /** Cloud migration (src/migrate); needs a changer: its mailslots trigger exports. */
+    migration: migrationSection.optional(),
   })
   .strict()
   .superRefine((lib, ctx) => {
+    if (lib.migration && !lib.changer) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['migration'],
+        message:
+          'needs a "changer": exports start from its mailslots and imports land in its vault or mailslots',
+      });
+    }
     if (!lib.changer) return;
     lib.drives.forEach((d, i) => {
       if (d.load !== undefined) {
@@ -207,7 +268,7 @@ export const librarySchema = z
   });
 
 /** Keys of one library that the single-library form takes at the top level. */
-const SINGLE_LIBRARY_KEYS = ['targetName', 'alias', 'drives', 'changer', 'auth'] as const;
+const SINGLE_LIBRARY_KEYS = ['targetName', 'alias', 'drives', 'changer', 'auth', 'migration'] as const;
 
 /**
  * Two shapes, one meaning: the top-level `targetName`/`drives`/`changer`/`auth` describe one
@@ -307,6 +368,7 @@ interface ManyLibrariesInput {
   drives?: never;
   changer?: never;
   auth?: never;
+  migration?: never;
 }
 /** What an embedder or a config file gives: every key optional, defaults filled in. */
 export type LibraryConfigInput = CommonInput & (SingleLibraryInput | ManyLibrariesInput);

@@ -18,6 +18,7 @@ import { TapeLibrary, type LibraryDrive } from './tape-library.js';
 
 export { TapeLibrary, defaultDriveSerial } from './tape-library.js';
 export type { LibraryDrive, ChangerInfo } from './tape-library.js';
+export { LibraryMigration } from './library-migration.js';
 
 export interface StartOptions {
   logger?: Logger;
@@ -26,6 +27,8 @@ export interface StartOptions {
    * libraries never share cartridges.
    */
   backend?: ImageBackend;
+  /** Extra environment for rclone in every library's migration (`RCLONE_CONFIG_<NAME>_<KEY>`). */
+  rcloneEnv?: Readonly<Record<string, string>>;
 }
 
 /** Parses "host:port" and "[v6]:port". */
@@ -69,6 +72,7 @@ export class VirtualLibrary {
           await TapeLibrary.open(spec, config, {
             ...(options.logger ? { logger: options.logger } : {}),
             ...(options.backend ? { backend: options.backend } : {}),
+            ...(options.rcloneEnv ? { migration: { rcloneEnv: options.rcloneEnv } } : {}),
           }),
         );
       }

@@ -20,6 +20,7 @@ import type { DriveSlot } from './inventory/types.js';
 import { createMediumChanger, defaultChangerSerial, type MediumChangerUnit } from './smc/index.js';
 import type { TapeDrive } from './ssc/drive.js';
 import { createTapeDrive } from './ssc/index.js';
+import { LibraryMigration, type LibraryMigrationOptions } from './library-migration.js';
 
 export interface LibraryDrive {
   readonly lun: number;
@@ -50,6 +51,8 @@ export class TapeLibrary {
     /** The changer's inventory; null for standalone drives. */
     readonly inventory: Inventory | null,
     private readonly changerUnit: MediumChangerUnit | null,
+    /** Cloud migration (issue 4); null without a `migration` section. */
+    readonly migration: LibraryMigration | null,
     private readonly logger: Logger,
   ) {}
 
@@ -82,7 +85,7 @@ export class TapeLibrary {
   static async open(
     spec: LibrarySpec,
     common: Pick<LibraryConfig, 'backend' | 'chunkSize'>,
-    options: { logger?: Logger; backend?: ImageBackend } = {},
+    options: { logger?: Logger; backend?: ImageBackend; migration?: LibraryMigrationOptions } = {},
   ): Promise<TapeLibrary> {
     const baseLogger = options.logger ?? silentLogger;
     const logger = baseLogger.child({ component: 'library', library: spec.name });
@@ -92,6 +95,7 @@ export class TapeLibrary {
     const drives: LibraryDrive[] = [];
     let changer: MediumChangerUnit | null = null;
     let inventory: Inventory | null = null;
+    let migration: LibraryMigration | null = null;
     try {
       for (const [index, dc] of spec.drives.entries()) {
         const lun = index + 1;
@@ -121,17 +125,32 @@ export class TapeLibrary {
           logger: baseLogger,
         });
       }
+      // After the changer, so the unit attention of the first trigger reaches its initiators;
+      // resumes the jobs a stop interrupted.
+      if (spec.migration && inventory) {
+        migration = await LibraryMigration.open(spec, inventory, backend, baseLogger, options.migration);
+      }
     } catch (err) {
+      await migration?.close();
+      if (changer) await changer.lu.close();
       await Promise.allSettled(drives.map((d) => d.lu.close()));
       throw err;
     }
-    return new TapeLibrary(spec, backend, drives, inventory, changer, logger);
+    return new TapeLibrary(spec, backend, drives, inventory, changer, migration, logger);
   }
 
-  /** Syncs and closes the changer and every drive. Safe to call twice. */
+  /**
+   * Stops migration jobs (they resume on the next open), then syncs and closes the changer and
+   * every drive. Safe to call twice.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.migration) {
+      await this.migration.close().catch((err: unknown) => {
+        this.logger.error('migration close failed', { err });
+      });
+    }
     if (this.changerUnit) await this.changerUnit.lu.close();
     const results = await Promise.allSettled(this.drives.map((d) => d.lu.close()));
     for (const [i, r] of results.entries()) {

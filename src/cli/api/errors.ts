@@ -2,6 +2,7 @@
  * One funnel from failures to HTTP answers: a VtlError keeps its stable code and message, and its
  * code alone picks the status, so the `vtl` client can print the library's own words.
  */
+import { MigrationError, type MigrationErrorCode } from '../../migrate/remote.js';
 import { VtlError, type VtlErrorCode } from '../../util/errors.js';
 import { MoveError } from '../../vtl/inventory/inventory.js';
 import type { ApiErrorBody, ApiErrorCode } from './types.js';
@@ -29,6 +30,16 @@ const STATUS_BY_CODE: Partial<Record<VtlErrorCode, number>> = {
   ERR_IMAGE_EXISTS: 409,
 };
 
+/**
+ * Migration failures a request can meet: a job in the wrong state (or an active job for the
+ * cartridge), an export missing on the remote, the remote refusing a listing.
+ */
+const STATUS_BY_MIGRATION_CODE: Partial<Record<MigrationErrorCode, number>> = {
+  ERR_JOB: 409,
+  ERR_MISSING: 404,
+  ERR_REMOTE: 502,
+};
+
 export interface ErrorAnswer {
   status: number;
   body: ApiErrorBody;
@@ -45,6 +56,11 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   // named exists in the request but not in a state that allows the move).
   if (err instanceof MoveError) {
     return { status: 409, body: body(err.code, err.message), headers: {}, internal: false };
+  }
+  if (err instanceof MigrationError) {
+    const status = STATUS_BY_MIGRATION_CODE[err.code];
+    if (status !== undefined)
+      return { status, body: body(err.code, err.message), headers: {}, internal: false };
   }
   if (err instanceof VtlError) {
     const status = STATUS_BY_CODE[err.code];

@@ -7,12 +7,16 @@ import { z } from 'zod';
 import { VtlError } from '../../util/errors.js';
 import { validateBarcode } from '../../vtl/inventory/barcode.js';
 import type { Inventory } from '../../vtl/inventory/inventory.js';
+import type { LibraryMigration } from '../../vtl/library-migration.js';
 import type { TapeLibrary, VirtualLibrary } from '../../vtl/library.js';
 import { ApiError } from './errors.js';
 import type {
   CartridgeListView,
   CartridgeResultView,
   DeletedView,
+  JobListView,
+  JobResultView,
+  JobsClearedView,
   LibraryListView,
   StatusView,
 } from './types.js';
@@ -63,6 +67,24 @@ const removeBody = z
     message: 'give either "barcode" or "mailslot", not both',
   });
 
+const exportBody = z.object({ barcode: z.string() }).strict();
+
+const importBody = z
+  .object({
+    /** An export job id of this library... */
+    job: z.string().regex(/^\d+$/, 'a job id is a number').optional(),
+    /** ...or a barcode: its newest finished export (local records, then the remote listing). */
+    barcode: z.string().optional(),
+    to: z.enum(['vault', 'mailslot']).optional(),
+    replace: z.boolean().optional(),
+    /** A remote folder BARCODE-YYYYMMDD_HHMMSS to import instead of the newest. */
+    remoteDir: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((b) => (b.job === undefined) !== (b.barcode === undefined), {
+    message: 'give either "job" or "barcode", not both',
+  });
+
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined) throw new VtlError('ERR_INVALID_ARGUMENT', 'this request needs a JSON body');
   const result = schema.safeParse(body);
@@ -88,6 +110,94 @@ function inventoryOf(library: TapeLibrary): Inventory {
   }
   return library.inventory;
 }
+
+/** The library's migration, or 409 naming what is missing. */
+function migrationOf(library: TapeLibrary): LibraryMigration {
+  if (!library.migration) {
+    throw new VtlError(
+      'ERR_STATE',
+      `library "${library.name}" has no cloud migration configured (no "migration" section in its config)`,
+    );
+  }
+  return library.migration;
+}
+
+function jobOf(library: TapeLibrary, id: string): JobResultView {
+  const job = migrationOf(library).migrator.job(id);
+  if (!job) throw new VtlError('ERR_NOT_FOUND', `no job ${id} in library "${library.name}"`);
+  return { job };
+}
+
+/** Cloud migration (issue 4): export, import, and the job records. */
+const MIGRATION_ROUTES: readonly Route[] = [
+  {
+    name: 'export cartridge',
+    method: 'POST',
+    path: '/export',
+    body: true,
+    handler: async ({ library, body }) => {
+      const m = migrationOf(library);
+      const req = parseBody(exportBody, body);
+      const job = await m.exportCartridge(validateBarcode(req.barcode));
+      return { status: 202, body: { job } satisfies JobResultView };
+    },
+  },
+  {
+    name: 'import cartridge',
+    method: 'POST',
+    path: '/import',
+    body: true,
+    handler: async ({ library, body }) => {
+      const m = migrationOf(library);
+      const req = parseBody(importBody, body);
+      const key = req.job ?? validateBarcode(req.barcode);
+      const job = await m.importCartridge(key, {
+        target: req.to ?? 'vault',
+        replace: req.replace === true,
+        ...(req.remoteDir !== undefined ? { remoteDir: req.remoteDir } : {}),
+      });
+      return { status: 202, body: { job } satisfies JobResultView };
+    },
+  },
+  {
+    name: 'list jobs',
+    method: 'GET',
+    path: '/jobs',
+    body: false,
+    handler: ({ library }) => ({
+      status: 200,
+      body: { jobs: migrationOf(library).migrator.jobs() } satisfies JobListView,
+    }),
+  },
+  {
+    name: 'show job',
+    method: 'GET',
+    path: '/jobs/:id',
+    body: false,
+    handler: ({ library, params }) => ({ status: 200, body: jobOf(library, params.id) }),
+  },
+  {
+    name: 'cancel job',
+    method: 'POST',
+    path: '/jobs/:id/cancel',
+    body: false,
+    handler: async ({ library, params }) => {
+      jobOf(library, params.id);
+      const job = await migrationOf(library).migrator.cancel(params.id);
+      return { status: 200, body: { job } satisfies JobResultView };
+    },
+  },
+  {
+    name: 'clear jobs',
+    method: 'POST',
+    path: '/jobs/clear',
+    body: false,
+    handler: async ({ library }) => {
+      const cleared = await migrationOf(library).migrator.clear();
+      return { status: 200, body: { cleared } satisfies JobsClearedView };
+    },
+  },
+];
 
 export const ROUTES: readonly Route[] = [
   {
@@ -186,6 +296,7 @@ export const ROUTES: readonly Route[] = [
       return { status: 200, body: { cartridge: cartridgeView(rec, inv) } satisfies CartridgeResultView };
     },
   },
+  ...MIGRATION_ROUTES,
 ];
 
 /** Finds the route for a path below the prefix; 404 for no path, 405 for a path without the method. */

@@ -2,6 +2,8 @@
  * Wire shapes of the management API (version 1), shared by the server (src/cli/api) and the
  * `vtl` client commands. Elements are numbered from 1 here, as operators and mtx count them.
  */
+import type { JobRecord } from '../../migrate/job-store.js';
+import type { MigrationErrorCode } from '../../migrate/remote.js';
 import type { VtlErrorCode } from '../../util/errors.js';
 
 export const API_PREFIX = '/api/v1';
@@ -9,6 +11,7 @@ export const API_PREFIX = '/api/v1';
 /** Codes an error body carries: the library's own, plus the HTTP layer's. */
 export type ApiErrorCode =
   | VtlErrorCode
+  | MigrationErrorCode
   | 'ERR_NOT_FOUND' // no such route
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_UNAUTHORIZED'
@@ -106,4 +109,20 @@ export interface CartridgeResultView {
 
 export interface DeletedView {
   deleted: { barcode: string; from: LocationView };
+}
+
+/** A migration job as the Migrator records it (src/migrate/job-store.ts). */
+export type JobView = JobRecord;
+
+export interface JobListView {
+  jobs: JobView[];
+}
+
+export interface JobResultView {
+  job: JobView;
+}
+
+export interface JobsClearedView {
+  /** Finished (completed, error, cancelled) records removed. */
+  cleared: number;
 }

@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiClient, ClientError } from '../client.js';
 
-export const CONNECTION_HELP = `connection options (status, cartridge, mailslot):
+export const CONNECTION_HELP = `connection options (every command but serve):
   --api URL       the management API of a running \`vtl serve\` (default VTL_API, then
                   http://127.0.0.1:3270)
   --token TOKEN   bearer token when the server requires one (default VTL_TOKEN)
