@@ -54,6 +54,8 @@ export interface JobRecord {
   compressionLevel?: number | null;
   encryption?: { keyName: string; keyFingerprint: string; wrappedKey: string } | null;
   files?: FileEntry[];
+  /** Export: every chunk and the manifest are on the remote, verified; never purged from then on. */
+  verified?: boolean;
   /** Export: the local cartridge was deleted after verification (deleteAfterExport). */
   deleted?: boolean;
   /** Export: barcode of the spare created (createSpare). */

@@ -357,6 +357,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     try {
       if (job.kind === 'export') {
         await runExport(ctx, job);
+        job.verified = true;
+        await this.store.save();
         await this.afterExport(ctx, job);
       } else {
         await runImport(ctx, job, job.importOptions ?? {});
@@ -390,8 +392,17 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     }
   }
 
-  /** After a failed or cancelled job: partial remote objects (export) or the temporary cartridge (import). */
+  /**
+   * After a failed or cancelled job: partial remote objects (export) or the temporary cartridge
+   * (import). A verified export is never purged: once the local cartridge may have been deleted
+   * (deleteAfterExport) the remote holds the only copy, so a later failure (a spare that cannot
+   * be created, a hook) leaves it in place and says so.
+   */
   private async cleanup(ctx: JobContext, job: JobRecord): Promise<void> {
+    if (job.kind === 'export' && job.verified) {
+      job.note = `${job.note ? `${job.note}; ` : ''}the verified export in ${job.remoteDir} was kept`;
+      return;
+    }
     try {
       if (job.kind === 'export' && job.remoteDir !== '') {
         await this.remote.purge(job.remoteDir);
@@ -494,9 +505,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         throw new MigrationError('ERR_JOB', `remote folder ${remoteDir} is not BARCODE-YYYYMMDD_HHMMSS`);
       return { barcode: m[1], remoteDir };
     }
+    // A verified export is importable even when what came after it (a spare, a hook) failed.
+    const importable = (j: JobRecord): boolean =>
+      j.kind === 'export' && (j.state === 'completed' || j.verified === true);
     const byId = this.store.get(key);
     if (byId !== undefined) {
-      if (byId.kind !== 'export' || byId.state !== 'completed') {
+      if (!importable(byId)) {
         throw new MigrationError(
           'ERR_JOB',
           `job ${key} is ${byId.kind === 'export' ? `an export ${byId.state}` : 'an import'}`,
@@ -504,9 +518,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
       }
       return { barcode: byId.barcode, remoteDir: byId.remoteDir, jobId: byId.id };
     }
-    const local = [...this.store.list()]
-      .reverse()
-      .find((j) => j.kind === 'export' && j.barcode === key && j.state === 'completed');
+    const local = [...this.store.list()].reverse().find((j) => importable(j) && j.barcode === key);
     if (local !== undefined) return { barcode: key, remoteDir: local.remoteDir, jobId: local.id };
     // Exported by another server or before the records were cleared: newest folder with a manifest.
     const pattern = new RegExp(`^${key.replace(/[.]/g, '\\.')}-\\d{8}_\\d{6}$`);

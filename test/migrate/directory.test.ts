@@ -104,6 +104,27 @@ describe('after a verified export', () => {
     await m.close();
   });
 
+  it('a failure after the local delete keeps the verified export: it is the only copy', async () => {
+    const remoteRoot = tmp.make();
+    const s = setup(tmp, { remote: remoteRoot, deleteAfterExport: true, createSpare: true });
+    await makeCartridge(s.backend, 'A00005L8', 10);
+    const before = await cartridgeFiles(s.backend, 'A00005L8');
+    await makeCartridge(s.backend, 'SP0009L8', 1);
+    // the spare's barcode is taken: creating it fails after the cartridge was deleted
+    const m = s.migrator({ hooks: { generateSpareBarcode: () => 'SP0009L8' } });
+    const job = await m.wait((await m.exportCartridge('A00005L8')).id);
+    expect(job.state).toBe('error');
+    expect(job.deleted).toBe(true);
+    expect(job.lastError).toMatch(/SP0009L8/);
+    expect(job.note).toBe(`the verified export in ${job.remoteDir} was kept`);
+    expect(readdirSync(join(remoteRoot, job.remoteDir))).toContain('A00005L8.manifest.json');
+    const imp = await m.wait((await m.importCartridge(job.id)).id);
+    expect(imp.state).toBe('completed');
+    const after = await cartridgeFiles(s.backend, 'A00005L8');
+    for (const [name, bytes] of before) expect(after.get(name)?.equals(bytes), name).toBe(true);
+    await m.close();
+  });
+
   it('an imported cartridge ejected unchanged starts no new export; deleteAfterImport deletes it', async () => {
     const remoteRoot = tmp.make();
     const s = setup(tmp, { remote: remoteRoot, deleteAfterExport: true, deleteAfterImport: true });
