@@ -102,6 +102,36 @@ export async function createCartridge(
 }
 
 /**
+ * The operator moves a cartridge's write-protect tab (SSC-4: a write-protected volume refuses
+ * every write with DATA PROTECT 27/00 and the mode header's WP bit is set). Only for a cartridge
+ * that is not in a drive, as a tab cannot be moved on a threaded cartridge: a loaded one's
+ * cartridge.json belongs to its open TapeImage, which would write its own copy back. Returns the
+ * updated metadata; ERR_IMAGE_NOT_FOUND for an unknown label.
+ */
+export async function setWriteProtected(
+  backend: ImageBackend,
+  label: string,
+  writeProtected: boolean,
+): Promise<CartridgeMeta> {
+  validateLabel(label);
+  if (typeof writeProtected !== 'boolean')
+    throw new VtlError('ERR_INVALID_ARGUMENT', `writeProtected must be a boolean`);
+  if (!(await backend.exists(label))) throw new VtlError('ERR_IMAGE_NOT_FOUND', `no cartridge ${label}`);
+  const store = await backend.open(label, { create: false });
+  try {
+    const size = await store.size(META_FILE);
+    if (size < 0) throw new VtlError('ERR_IMAGE', `${label}: ${META_FILE} is missing`);
+    const meta = parseMeta(label, await store.read(META_FILE, 0, size));
+    meta.writeProtected = writeProtected;
+    await store.writeAtomic(META_FILE, encodeMeta(meta));
+    await store.sync();
+    return meta;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
  * Loads a cartridge as a tape image positioned at BOP of partition 0. The files of every
  * partition are reconciled first (a crash leaves at most an unsynced tail to cut); repairs are
  * logged at warn level. Counters such as `loads` are the drive's to maintain.

@@ -6,6 +6,7 @@ export {
   createCartridge,
   openTapeImage,
   parseMeta,
+  setWriteProtected,
   defaultEarlyWarning,
   NATIVE_CAPACITY,
   MEDIA_TYPES,
@@ -32,4 +33,4 @@ export {
   LABEL_MAX_LENGTH,
   type PartitionFiles,
 } from './label.js';
-export { MAX_BLOCK_LENGTH } from './record.js';
+export { MAX_BLOCK_LENGTH, RecordFlag, KNOWN_RECORD_FLAGS } from './record.js';

@@ -150,7 +150,10 @@ export class PartitionTrack {
       return { kind: 'filemark' };
     }
     this.posBytes += rec.payload.length;
-    return { kind: 'data', data: rec.payload };
+    const { flags, keyId } = rec.header;
+    return flags === 0
+      ? { kind: 'data', data: rec.payload }
+      : { kind: 'data', data: rec.payload, flags, keyId };
   }
 
   async spaceBlocks(count: number): Promise<SpaceResult> {
@@ -279,7 +282,7 @@ export class PartitionTrack {
     this.setHeadAtEod();
   }
 
-  async append(kind: 'data' | 'filemark', payload: Buffer): Promise<void> {
+  async append(kind: 'data' | 'filemark', payload: Buffer, flags = 0, keyId = 0): Promise<void> {
     const recordLength = RECORD_HEADER_SIZE + payload.length;
     let c = this.chunkSizes.length;
     // A record never spans chunks; one larger than chunkSize gets a chunk of its own.
@@ -300,7 +303,7 @@ export class PartitionTrack {
       offset,
       payloadLength: payload.length,
       kind,
-      flags: 0,
+      flags,
       bytesBefore: this.used,
       fileNumber: kind === 'filemark' ? this.filemarks.length - 1 : this.filemarks.length,
     } as const;
@@ -316,7 +319,7 @@ export class PartitionTrack {
       this.target,
       offset,
       entry,
-      { objectNumber: this.count - 1, epoch: this.epoch },
+      { objectNumber: this.count - 1, epoch: this.epoch, flags, keyId },
       payload,
     );
   }

@@ -13,7 +13,13 @@
  */
 import { VtlError } from '../../util/errors.js';
 import type { CartridgeStore } from './types.js';
-import { checkRecordCrc, decodeRecordHeader, RECORD_HEADER_SIZE, type RecordHeader } from './record.js';
+import {
+  checkRecordCrc,
+  decodeRecordHeader,
+  KNOWN_RECORD_FLAGS,
+  RECORD_HEADER_SIZE,
+  type RecordHeader,
+} from './record.js';
 
 export interface ServedRecord {
   readonly header: RecordHeader;
@@ -75,10 +81,10 @@ export class ReadAhead {
         `${this.label}: ${where}: record is object ${header.objectNumber}, index expects ${objectNumber}`,
       );
     }
-    if (header.flags !== 0) {
+    if ((header.flags & ~KNOWN_RECORD_FLAGS) !== 0) {
       throw new VtlError(
         'ERR_IMAGE',
-        `${this.label}: ${where}: record flags 0x${header.flags.toString(16)} (compressed/encrypted) are not supported yet`,
+        `${this.label}: ${where}: record flags 0x${header.flags.toString(16)} include bits this version does not know`,
       );
     }
     const payload = await this.bytes(name, offset + RECORD_HEADER_SIZE, header.payloadLength, where);

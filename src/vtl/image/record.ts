@@ -8,9 +8,9 @@
  *        0     4  magic 'VTLR'
  *        4     1  format version (2; 1 is still read)
  *        5     1  kind: 1 data, 2 filemark
- *        6     2  flags: bit 0 compressed, bit 1 encrypted (reserved; 0 so far)
+ *        6     2  flags: bit 0 compressed, bit 1 encrypted (RecordFlag; other bits 0)
  *        8     4  payload length in bytes (0 for a filemark)
- *       12     4  key id (reserved for encryption; 0)
+ *       12     4  key id: which key encrypted the payload (a fingerprint, never key bytes; 0)
  *       16     2  reserved (0)
  *       18     6  logical object number (0-based from BOP)
  *       24     4  write epoch (version 2; reserved 0 in version 1, read as epoch 0)
@@ -50,8 +50,14 @@ export const RecordOffset = {
 export const RecordKind = { data: 1, filemark: 2 } as const;
 export type RecordKindName = keyof typeof RecordKind;
 
-/** Flag bits; later issues (compression, encryption) set them; 0 so far. */
+/**
+ * Flag bits, set by the drive's data path (src/vtl/ssc/data-path.ts): the payload is a zstd frame
+ * of the block (compressed), and/or an AES-256-GCM envelope of it (encrypted; compression runs
+ * first). The image stores and returns them; it never interprets the payload.
+ */
 export const RecordFlag = { compressed: 0x0001, encrypted: 0x0002 } as const;
+/** Every flag bit defined so far; a record with another bit set is from a newer writer. */
+export const KNOWN_RECORD_FLAGS = RecordFlag.compressed | RecordFlag.encrypted;
 
 export interface RecordHeader {
   readonly kind: RecordKindName;

@@ -17,9 +17,10 @@ import type {
   SpaceResult,
   TapeImage,
   TapePosition,
+  WriteOptions,
 } from './types.js';
 import { MAX_PARTITIONS, META_FILE, partitionFiles } from './label.js';
-import { MAX_BLOCK_LENGTH } from './record.js';
+import { KNOWN_RECORD_FLAGS, MAX_BLOCK_LENGTH } from './record.js';
 import { ReadAhead } from './read-ahead.js';
 import { WriteBehind } from './write-behind.js';
 import { reconcile, type ImageState } from './recovery.js';
@@ -227,13 +228,21 @@ export class ChunkedTapeImage implements TapeImage {
     return this.run(() => this.cur.seek(this.cur.count));
   }
 
-  writeBlock(data: Buffer): Promise<void> {
+  writeBlock(data: Buffer, options?: WriteOptions): Promise<void> {
     return this.run(async () => {
       if (data.length > MAX_BLOCK_LENGTH) {
         throw new VtlError(
           'ERR_INVALID_ARGUMENT',
           `block of ${data.length} bytes exceeds ${MAX_BLOCK_LENGTH}`,
         );
+      }
+      const flags = options?.flags ?? 0;
+      const keyId = options?.keyId ?? 0;
+      if ((flags & ~KNOWN_RECORD_FLAGS) !== 0 || !Number.isInteger(flags)) {
+        throw new VtlError('ERR_INVALID_ARGUMENT', `record flags 0x${flags.toString(16)} are not defined`);
+      }
+      if (!Number.isInteger(keyId) || keyId < 0 || keyId > 0xffff_ffff) {
+        throw new VtlError('ERR_INVALID_ARGUMENT', `key id ${keyId} is not a u32`);
       }
       await this.prepareWrite('write');
       const t = this.cur;
@@ -243,7 +252,7 @@ export class ChunkedTapeImage implements TapeImage {
           `${this.label}: VOLUME OVERFLOW: ${data.length} bytes do not fit (${this.remaining} remaining)`,
         );
       }
-      await t.append('data', data);
+      await t.append('data', data, flags, keyId);
       this.meta.counters.bytesWritten += data.length;
       this.metaDirty = true;
     });

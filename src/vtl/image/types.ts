@@ -68,6 +68,14 @@ export interface TapePosition {
   readonly beyondEarlyWarning: boolean;
 }
 
+/** How a data block is recorded (record header flags and key id, record.ts). */
+export interface WriteOptions {
+  /** RecordFlag bits (compressed, encrypted); default 0. */
+  readonly flags?: number;
+  /** Key identifier of an encrypted block (u32, a key fingerprint, never key bytes); default 0. */
+  readonly keyId?: number;
+}
+
 export interface ReadOptions {
   /** The caller is done with the data before its next call on the image (see `read`). */
   readonly transient?: boolean;
@@ -75,7 +83,17 @@ export interface ReadOptions {
 
 /** What the head finds when reading forward. */
 export type ReadResult =
-  { readonly kind: 'data'; readonly data: Buffer } | { readonly kind: 'filemark' } | { readonly kind: 'eod' };
+  | {
+      readonly kind: 'data';
+      /** The payload as recorded (compressed/encrypted when `flags` says so). */
+      readonly data: Buffer;
+      /** Record flags (RecordFlag); present only when non-zero, absent means 0. */
+      readonly flags?: number;
+      /** Key id of the record; present only when `flags` is. */
+      readonly keyId?: number;
+    }
+  | { readonly kind: 'filemark' }
+  | { readonly kind: 'eod' };
 
 /**
  * Outcome of SPACE/LOCATE. `moved` is the number of objects (blocks or filemarks, as asked)
@@ -194,9 +212,11 @@ export interface TapeImage {
 
   /**
    * Writes one data block at the head (truncating anything after it). Throws VtlError
-   * ERR_STATE when write-protected; the drive checks capacity via `remaining` first.
+   * ERR_STATE when write-protected; the drive checks capacity via `remaining` first. `options`
+   * records the block's flags and key id (compressed/encrypted payloads); capacity and
+   * counters account `data.length`, i.e. the bytes stored.
    */
-  writeBlock(data: Buffer): Promise<void>;
+  writeBlock(data: Buffer, options?: WriteOptions): Promise<void>;
   writeFilemarks(count: number): Promise<void>;
   /** ERASE: makes the head position EOD (short erase) — everything after it is gone. */
   erase(): Promise<void>;

@@ -70,12 +70,18 @@ export class WriteBehind {
     target: StageTarget,
     offset: number,
     entry: IndexEntry,
-    record: { objectNumber: number; epoch: number },
+    record: { objectNumber: number; epoch: number; flags?: number; keyId?: number },
     payload: Buffer,
   ): Promise<void> {
     this.throwIfFailed();
     const recordLength = RECORD_HEADER_SIZE + payload.length;
-    const fields = { kind: entry.kind, objectNumber: record.objectNumber, epoch: record.epoch };
+    const fields = {
+      kind: entry.kind,
+      objectNumber: record.objectNumber,
+      epoch: record.epoch,
+      flags: record.flags ?? 0,
+      keyId: record.keyId ?? 0,
+    };
     let s = this.current;
     if (
       s !== null &&

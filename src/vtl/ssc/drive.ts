@@ -22,6 +22,7 @@ import type { DriveModel } from './models.js';
 import { DriveHealth, TapeAlertFlag } from './tape-alert.js';
 import type { HealthOptions } from './tape-alert.js';
 import { recordLoad, noteVolumeChange, OPTIMIZED_KEY, INITIALIZATION_COUNT } from './mam-store.js';
+import { DataPath } from './data-path.js';
 
 /** READ BLOCK LIMITS maximum by default: 8 MiB, what PBS transfers at most (clients.md 1a). */
 export const DEFAULT_MAX_BLOCK_LENGTH = 0x800000;
@@ -85,6 +86,8 @@ export class TapeDrive {
   loadsInLife = 0;
   /** Loads since the device statistics were last reset (device statistics 000Dh). */
   loadsSinceReset = 0;
+  /** Compression, encryption and logical block protection of blocks (data-path.ts). */
+  readonly dataPath = new DataPath();
   /** Per-load counters of the threaded cartridge. */
   loadCounters: LoadCounters = { bytesWrittenAtLoad: 0, bytesReadAtLoad: 0, changed: false };
 
@@ -343,6 +346,7 @@ export class TapeDrive {
       if (this.threaded) this.health.threaded(false);
       this.threaded = false;
       this.preventers.clear();
+      this.dataPath.demounted();
       if (!image) return;
       // close() syncs data; the counters the drive keeps (loads) live in cartridge.json.
       await image.saveMeta();
@@ -363,6 +367,8 @@ export class TapeDrive {
     await image.saveMeta();
     this.threaded = false;
     this.health.threaded(false);
+    // SSC-4 4.2.24: parameters set with CKOD=1 are released when the volume is demounted.
+    this.dataPath.demounted();
   }
 
   /** LOAD UNLOAD LOAD=1 on an unthreaded cartridge: thread it again at BOP. */

@@ -16,6 +16,7 @@ import type { DriveModel } from './models.js';
 import { SSC_COMMANDS } from './table.js';
 import { IBM_VPD_PAGES, TAPE_VPD_PAGES } from './vpd-pages.js';
 import { IBM_MODE_PAGES } from './ibm-mode-pages.js';
+import { controlDataProtectionPage, hasLogicalBlockProtection } from './lbp.js';
 
 export { TapeDrive, DEFAULT_MAX_BLOCK_LENGTH } from './drive.js';
 export type { TapeDriveOptions, CartridgeState, DriveCounters } from './drive.js';
@@ -78,7 +79,11 @@ export function tapeDriveProfile(identity: DeviceIdentity, model?: DriveModel): 
   return {
     identity,
     commands: SSC_COMMANDS,
-    modePages: ibm ? [...TAPE_MODE_PAGES, ...IBM_MODE_PAGES] : TAPE_MODE_PAGES,
+    modePages: [
+      ...(ibm ? [...TAPE_MODE_PAGES, ...IBM_MODE_PAGES] : TAPE_MODE_PAGES),
+      // Control data protection (0Ah/F0h) on the personalities with logical block protection.
+      ...(model && hasLogicalBlockProtection(model) ? [controlDataProtectionPage] : []),
+    ],
     blockDescriptor: tapeBlockDescriptor,
     logPages: TAPE_LOG_PAGES,
     vpdPages: ibm ? [...TAPE_VPD_PAGES, ...IBM_VPD_PAGES] : TAPE_VPD_PAGES,
@@ -87,8 +92,12 @@ export function tapeDriveProfile(identity: DeviceIdentity, model?: DriveModel): 
     onReset: (drive) => {
       drive.clearPrevent();
       drive.resetModeParameters();
+      drive.dataPath.reset();
     },
-    onNexusRemoved: (drive, nexus) => drive.clearPrevent(nexus),
+    onNexusRemoved: (drive, nexus) => {
+      drive.clearPrevent(nexus);
+      drive.dataPath.nexusLost(nexus);
+    },
     close: (drive) => drive.close(),
   };
 }

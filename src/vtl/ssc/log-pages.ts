@@ -10,6 +10,7 @@ import type { TapeDrive } from './drive.js';
 import { TAPE_ALERT_FLAG_COUNT } from './tape-alert.js';
 import { BINARY_LIST, CUMULATIVE, MB, counter } from './log-common.js';
 import { VOLUME_LOG_PAGES } from './volume-log-pages.js';
+import { ratio } from './data-path.js';
 
 /**
  * Native bytes from BOP to the head: exact at EOD; elsewhere the recorded bytes in proportion to
@@ -23,8 +24,8 @@ function bytesBeforeHead(image: TapeImage): number {
 
 /**
  * Sequential-Access Device log page (SSC-4): 0000h bytes received from the host on writes,
- * 0001h bytes written to the medium (no compression is modelled, so the same), 0002h bytes
- * read from the medium, 0003h bytes sent to the host; 0004h-0007h native capacities in MB (BOP
+ * 0001h bytes written to the medium (after compression and encryption, data-path.ts), 0002h
+ * bytes read from the medium, 0003h bytes sent to the host; 0004h-0007h native capacities in MB (BOP
  * to EOD, BOP to early warning, early warning to EOP, BOP to the head); 0100h cleaning required.
  */
 export const sequentialAccessPage: LogPageSpec<TapeDrive> = {
@@ -34,12 +35,13 @@ export const sequentialAccessPage: LogPageSpec<TapeDrive> = {
   parameters(drive: TapeDrive, pc: number): LogParameter[] {
     const live = pc === CUMULATIVE;
     const c = live ? drive.counters : { bytesWritten: 0, bytesRead: 0 };
+    const m = drive.dataPath.totals;
     const image = live ? drive.image : null;
     const mb = (n: number): number => Math.floor(n / MB);
     return [
       counter(0x0000, c.bytesWritten),
-      counter(0x0001, c.bytesWritten),
-      counter(0x0002, c.bytesRead),
+      counter(0x0001, live ? m.mediumWritten : 0),
+      counter(0x0002, live ? m.mediumRead : 0),
       counter(0x0003, c.bytesRead),
       counter(0x0004, image ? mb(image.bytesUsed) : 0, 4),
       counter(0x0005, image ? mb(image.meta.capacity - image.meta.earlyWarning) : 0, 4),
@@ -51,6 +53,7 @@ export const sequentialAccessPage: LogPageSpec<TapeDrive> = {
   reset(drive: TapeDrive): void {
     drive.counters.bytesWritten = 0;
     drive.counters.bytesRead = 0;
+    drive.dataPath.resetTotals();
   },
 };
 
@@ -99,9 +102,9 @@ export const tapeAlertResponsePage: LogPageSpec<TapeDrive> = {
 
 /**
  * Data Compression log page (SSC-4 1Bh): 0000h read and 0001h write compression ratio x100
- * (no compression is modelled: 100), then MB and remaining bytes transferred: 0002h/0003h to the
- * host, 0004h/0005h read from the medium, 0006h/0007h from the host, 0008h/0009h to the medium;
- * 0100h data compression enabled.
+ * (host bytes over bytes after zstd, data-path.ts; 100 before any transfer), then MB and
+ * remaining bytes transferred: 0002h/0003h to the host, 0004h/0005h read from the medium,
+ * 0006h/0007h from the host, 0008h/0009h to the medium; 0100h data compression enabled.
  */
 export const dataCompressionPage: LogPageSpec<TapeDrive> = {
   name: 'Data Compression',
@@ -111,23 +114,25 @@ export const dataCompressionPage: LogPageSpec<TapeDrive> = {
     const live = pc === CUMULATIVE;
     const w = live ? drive.counters.bytesWritten : 0;
     const r = live ? drive.counters.bytesRead : 0;
+    const t = drive.dataPath.totals;
     const split = (code: number, n: number): LogParameter[] => [
       counter(code, Math.floor(n / MB), 4),
       counter(code + 1, n % MB, 4),
     ];
     return [
-      counter(0x0000, live ? 100 : 0, 2),
-      counter(0x0001, live ? 100 : 0, 2),
+      counter(0x0000, live ? ratio(t.hostRead, t.compressedRead) : 0, 2),
+      counter(0x0001, live ? ratio(t.hostWritten, t.compressedWritten) : 0, 2),
       ...split(0x0002, r),
-      ...split(0x0004, r),
+      ...split(0x0004, live ? t.mediumRead : 0),
       ...split(0x0006, w),
-      ...split(0x0008, w),
+      ...split(0x0008, live ? t.mediumWritten : 0),
       counter(0x0100, live && drive.compression ? 1 : 0, 1),
     ];
   },
   reset(drive: TapeDrive): void {
     drive.counters.bytesWritten = 0;
     drive.counters.bytesRead = 0;
+    drive.dataPath.resetTotals();
   },
 };
 

@@ -9,7 +9,6 @@ import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { HandlerResult } from '../../target/scsi/types.js';
 import { ScsiStatus } from '../../target/scsi/types.js';
 import type { TapeImage } from '../image/types.js';
-import type { TapeDrive } from './drive.js';
 import type { SscContext } from './common.js';
 
 const SILI = 0x02;
@@ -42,18 +41,22 @@ export async function read6(ctx: SscContext, image: TapeImage): Promise<HandlerR
   const { sili, fixed, length } = decodeTransfer(ctx.cdb);
   // A TRANSFER LENGTH of zero transfers nothing and does not move the medium.
   if (length === 0) return;
-  return fixed ? readFixed(ctx.device, image, length) : readVariable(ctx.device, image, length, sili);
+  return fixed ? readFixed(ctx, image, length) : readVariable(ctx, image, length, sili);
 }
 
 async function readVariable(
-  drive: TapeDrive,
+  ctx: SscContext,
   image: TapeImage,
   length: number,
   sili: boolean,
 ): Promise<HandlerResult> {
+  const drive = ctx.device;
   // Transient: the block goes out in this command's Data-In (the transport copies or writes it
-  // before returning), so the image may reuse its read-ahead memory.
-  const r = await image.read({ transient: true });
+  // before returning), so the image may reuse its read-ahead memory. The data path decrypts
+  // and decompresses (data-path.ts).
+  const r = await drive.dataPath.read(ctx.nexus, image, true);
+  // Encryption refusals (SSC-4 4.2.24): DATA PROTECT 74/xx, nothing transferred, head before it.
+  if (r.kind === 'protected') throw new SenseError(r.sense, { information: length });
   if (r.kind === 'filemark') {
     // The head is now on the EOM side of the filemark; nothing was transferred.
     throw new SenseError(SENSE.FILEMARK_DETECTED, { filemark: true, information: length });
@@ -88,12 +91,14 @@ async function readVariable(
  * another length ends the transfer with the blocks read so far; INFORMATION counts the blocks
  * not read (the incorrect-length block is passed but not counted or transferred).
  */
-async function readFixed(drive: TapeDrive, image: TapeImage, count: number): Promise<HandlerResult> {
+async function readFixed(ctx: SscContext, image: TapeImage, count: number): Promise<HandlerResult> {
+  const drive = ctx.device;
   const blockLength = drive.blockLength;
   const parts: Buffer[] = [];
   const done = (): Buffer => Buffer.concat(parts, parts.length * blockLength);
   for (let i = 0; i < count; i++) {
-    const r = await image.read();
+    const r = await drive.dataPath.read(ctx.nexus, image, false);
+    if (r.kind === 'protected') throw new SenseError(r.sense, { information: count - i, data: done() });
     if (r.kind === 'filemark') {
       throw new SenseError(SENSE.FILEMARK_DETECTED, { filemark: true, information: count - i, data: done() });
     }
@@ -141,16 +146,16 @@ export async function write6(ctx: SscContext, image: TapeImage): Promise<Handler
   await drive.prepareWrite(image);
 
   for (let i = 0; i < blocks; i++) {
-    // Physical end of partition: VOLUME OVERFLOW with EOM, INFORMATION = what was not written
-    // (bytes in variable mode, blocks in fixed mode; st then knows the whole request was lost).
-    if (blockLength > image.remaining) {
-      throw new SenseError(SENSE.VOLUME_OVERFLOW, { eom: true, information: fixed ? blocks - i : length });
-    }
     const block =
       blocks === 1 && dataOut!.length === blockLength
         ? dataOut!
         : dataOut!.subarray(i * blockLength, (i + 1) * blockLength);
-    await image.writeBlock(block);
+    // The data path compresses/encrypts; capacity is what it stores (data-path.ts). Physical end
+    // of partition: VOLUME OVERFLOW with EOM, INFORMATION = what was not written (bytes in
+    // variable mode, blocks in fixed mode; st then knows the whole request was lost).
+    if (!(await drive.dataPath.write(ctx.nexus, image, block, drive.compression))) {
+      throw new SenseError(SENSE.VOLUME_OVERFLOW, { eom: true, information: fixed ? blocks - i : length });
+    }
     drive.counters.bytesWritten += blockLength;
     drive.noteTransfer(blockLength);
   }

@@ -35,6 +35,7 @@ import { readBlockLimits } from './block-limits.js';
 import { reportDensitySupport } from './density.js';
 import { formatMedium } from './format.js';
 import { readAttribute, writeAttribute } from './mam.js';
+import { securityProtocolIn, securityProtocolOut } from './security-protocol.js';
 
 /** TEST UNIT READY (SPC-4): GOOD with a threaded cartridge, else why not (drive.ts). */
 function testUnitReady(ctx: SscContext): void {
@@ -291,5 +292,28 @@ export const SSC_COMMANDS = [
     recommendedTimeout: 2880,
     allowedUnderWriteExclusive: true,
     handler: withMedium(locate16, { validate: validateLocate16 }),
+  },
+  {
+    // SPC-4 6.30, SSC-4 8.5: tape data encryption status and capabilities (security-protocol.ts).
+    name: 'SECURITY PROTOCOL IN',
+    opcode: 0xa2,
+    cdbLength: 12,
+    direction: 'in',
+    usage: [0xff, 0xff, 0xff, 0xff, 0x80, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
+    timeout: 1,
+    recommendedTimeout: 60,
+    allowedUnderWriteExclusive: true,
+    handler: securityProtocolIn,
+  },
+  {
+    // SPC-4 6.31, SSC-4 8.5.3: set data encryption.
+    name: 'SECURITY PROTOCOL OUT',
+    opcode: 0xb5,
+    cdbLength: 12,
+    direction: 'out',
+    usage: [0xff, 0xff, 0xff, 0xff, 0x80, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
+    timeout: 1,
+    recommendedTimeout: 60,
+    handler: securityProtocolOut,
   },
 ] as const satisfies readonly CommandSpec<TapeDrive>[];

@@ -9,8 +9,18 @@ import type { TapeImage } from '../image/types.js';
 import type { TapeDrive } from './drive.js';
 import { ASCII_LIST, BINARY_LIST, CUMULATIVE, MB, counter } from './log-common.js';
 import { mediaGeneration } from './models.js';
+import { ratio } from './data-path.js';
 
 const mb = (n: number): number => Math.floor(n / MB);
+
+/** 0012h write and 0013h read compression ratio x100 of the loaded volume. */
+function volumeRatios(drive: TapeDrive, image: TapeImage): LogParameter[] {
+  const t = drive.dataPath.volumeTotals(image);
+  return [
+    counter(0x0012, ratio(t.hostWritten, t.compressedWritten), 2),
+    counter(0x0013, ratio(t.hostRead, t.compressedRead), 2),
+  ];
+}
 /** LTO writes data in data sets of about 2.4 MB (LTO-5); counted as 2 MiB units here. */
 const DATASET = 2 * 1024 * 1024;
 
@@ -88,9 +98,8 @@ function volumeParameters(drive: TapeDrive, image: TapeImage): LogParameter[] {
     counter(0x000f, mb(readThisLoad), 4),
     counter(0x0010, mb(c.bytesWritten), 4),
     counter(0x0011, mb(c.bytesRead), 4),
-    // Compression ratios x100: no compression is modelled.
-    counter(0x0012, 100, 2),
-    counter(0x0013, 100, 2),
+    // Compression ratios x100 of this load (data-path.ts; 100 before any transfer).
+    ...volumeRatios(drive, image),
     counter(0x0016, mb(image.meta.capacity), 4),
     counter(0x0017, mb(image.bytesUsed), 4),
     ascii(0x0040, image.label),

@@ -35,11 +35,18 @@ export class Harness {
   readonly other = makeNexus('iqn.2026-11.org.example:host-b');
   private tag = 1;
 
+  /**
+   * `compression` (default false here): drive compression (page 0Fh DCE) as the drive starts.
+   * A real LTO drive starts with it on; most suites here count bytes on the medium and the
+   * capacity, which compression of their patterned blocks would change, so they run without.
+   */
   constructor(
     readonly backend: ImageBackend = createMemoryBackend(),
-    options: CreateTapeDriveOptions = {},
+    options: CreateTapeDriveOptions & { compression?: boolean } = {},
   ) {
-    this.unit = createTapeDrive({ serial: 'TST0000001', ...options });
+    const { compression, ...driveOptions } = options;
+    this.unit = createTapeDrive({ serial: 'TST0000001', ...driveOptions });
+    this.unit.drive.compression = compression ?? false;
     this.unit.lu.nexusAdded(this.nexus);
     this.unit.lu.nexusAdded(this.other);
   }
@@ -280,6 +287,28 @@ export const cdb = {
     o.opcode ?? 0,
     ...u16(o.sa ?? 0),
     ...u32(o.alloc ?? 0x10000),
+    0,
+    0,
+  ],
+  /** SECURITY PROTOCOL IN (SPC-4 6.30): protocol, protocol-specific page, allocation length. */
+  spin: (protocol: number, page: number, alloc = 8192, o: { inc512?: boolean } = {}): number[] => [
+    0xa2,
+    protocol,
+    ...u16(page),
+    o.inc512 ? 0x80 : 0,
+    0,
+    ...u32(alloc),
+    0,
+    0,
+  ],
+  /** SECURITY PROTOCOL OUT (SPC-4 6.31): protocol, page, transfer length. */
+  spout: (protocol: number, page: number, length: number): number[] => [
+    0xb5,
+    protocol,
+    ...u16(page),
+    0,
+    0,
+    ...u32(length),
     0,
     0,
   ],

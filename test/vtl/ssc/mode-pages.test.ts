@@ -13,7 +13,7 @@ const GOOD = 0;
 
 let h: Harness;
 beforeEach(async () => {
-  h = await new Harness().start();
+  h = await new Harness(undefined, { compression: true }).start();
 });
 afterEach(async () => {
   await h.close();

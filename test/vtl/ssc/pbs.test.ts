@@ -2,7 +2,9 @@
  * Proxmox Backup Server's userspace driver (pbs-tape sg_tape.rs, clients.md 3) replayed as CDBs:
  * `proxmox-tape status` (get_drive_and_media_status), `format` (format_media, LTO-8 and LTO-9
  * slow format), `label` (label_tape + write_mam_attributes) and `read-label`. Every field PBS
- * checks is asserted with PBS's own acceptance rules. Encryption (SPIN/SPOUT) is a later round.
+ * checks is asserted with PBS's own acceptance rules. Encryption (pbs-tape encryption.rs,
+ * drive/lto/mod.rs): clear the key before labels, set the media-set key (SPOUT 0010h, scope all
+ * I_T nexus, ENCRYPT/MIXED) after the media-set label, clear it when the handle drops.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeAttributes, decodeLogPage, num } from './decode.js';
@@ -60,7 +62,7 @@ afterEach(async () => {
   for (const x of harnesses.splice(0)) await x.close();
 });
 async function drive(model: string, mediaOptimizationMs = 100): Promise<Harness> {
-  const h = await new Harness(undefined, { model, mediaOptimizationMs }).start();
+  const h = await new Harness(undefined, { model, mediaOptimizationMs, compression: true }).start();
   harnesses.push(h);
   return h;
 }
@@ -257,5 +259,81 @@ describe('Proxmox Backup Server: status, format, label, read-label', () => {
     const codes = [];
     for (let off = 4; off < rd.length; off += 52) codes.push(rd[off]);
     expect(Math.max(...codes)).toBe(0x60);
+  });
+});
+
+/** decode_spin_data_encryption_caps: 20-byte header, 24-byte descriptors to the end of the data. */
+function pbsAlgorithmIndex(data: Buffer): number {
+  let index: number | null = null;
+  for (let off = 20; off < data.length; off += 24) {
+    const d = data.subarray(off, off + 24);
+    expect(d.length).toBe(24);
+    expect(d.readUInt16BE(2)).toBe(0x14); // "got wrong key descriptor len" otherwise
+    if ((d[4] & 3) !== 2 || ((d[4] >> 2) & 3) !== 2) continue;
+    if (d.readUInt32BE(20) === 0x00010014 && d.readUInt16BE(10) === 32) {
+      index = d[0];
+      break;
+    }
+  }
+  if (index === null) throw new Error('drive does not support AES-GCM encryption');
+  return index;
+}
+
+/** drive_set_encryption: caps, SPOUT (scope 0x40, CKOD 0, 2/3 with key or 0/0), status check. */
+async function pbsSetEncryption(h: Harness, key: Buffer | null): Promise<void> {
+  const caps = await h.exec(cdb.spin(0x20, 0x0010, 8192 + 4));
+  expect(caps.status).toBe(GOOD);
+  const index = pbsAlgorithmIndex(caps.data);
+  const page = Buffer.alloc(20 + (key?.length ?? 0));
+  page.writeUInt16BE(0x10, 0);
+  page.writeUInt16BE(page.length - 4, 2);
+  page[4] = 0b10 << 5;
+  page[6] = key ? 2 : 0;
+  page[7] = key ? 3 : 0;
+  page[8] = index;
+  page.writeUInt16BE(key?.length ?? 0, 18);
+  key?.copy(page, 20);
+  expect((await h.exec(cdb.spout(0x20, 0x0010, page.length), { dataOut: page })).status).toBe(GOOD);
+  const st = await h.exec(cdb.spin(0x20, 0x0020, 8192 + 4));
+  expect(st.data.readUInt16BE(0)).toBe(0x20);
+  expect([st.data[5], st.data[6]]).toEqual(key ? [2, 3] : [0, 0]);
+}
+
+describe('Proxmox Backup Server: hardware encryption', () => {
+  it('labels in clear, sets the media-set key, writes encrypted, reads back; without the key 74/01', async () => {
+    const h = await drive('IBM ULT3580-TD8');
+    await h.insert({ label: 'PBS003L8' });
+    await pbsSetEncryption(h, null); // label_tape: clear encryption first
+    await format(h, false);
+    await label(h, 'PBS003L8');
+    // File 1: the media-set label, still in clear, then sync; then the media-set key.
+    const setLabel = Buffer.alloc(BLOCK);
+    setLabel.write('media-set', 16, 'latin1');
+    expect((await h.exec(cdb.write6(BLOCK), { dataOut: setLabel })).status).toBe(GOOD);
+    expect((await h.exec(cdb.writeFilemarks6(1, { immed: true }))).status).toBe(GOOD);
+    expect((await h.exec(cdb.writeFilemarks6(0))).status).toBe(GOOD);
+    const key = Buffer.alloc(32, 0x42);
+    await pbsSetEncryption(h, key);
+    const chunks = [0, 1, 2].map((i) => {
+      const b = Buffer.alloc(BLOCK, i + 7);
+      b.write(`chunk ${i}`, 16, 'latin1');
+      return b;
+    });
+    for (const c of chunks) expect((await h.exec(cdb.write6(BLOCK), { dataOut: c })).status).toBe(GOOD);
+    expect((await h.exec(cdb.writeFilemarks6(1, { immed: true }))).status).toBe(GOOD);
+    // Restore: MIXED reads the clear label and the encrypted chunks.
+    expect(await readLabel(h)).toBe('label:PBS003L8');
+    expect((await h.exec(cdb.locate16(2, { destType: 1 }))).status).toBe(GOOD);
+    for (const c of chunks) {
+      const r = await h.exec(cdb.read6(BLOCK, { sili: true }));
+      expect(r.status).toBe(GOOD);
+      expect(r.data.equals(c)).toBe(true);
+    }
+    // The handle drops: key cleared; the chunks are unreadable, the labels still are.
+    await pbsSetEncryption(h, null);
+    expect(await readLabel(h)).toBe('label:PBS003L8');
+    expect((await h.exec(cdb.locate16(2, { destType: 1 }))).status).toBe(GOOD);
+    const denied = await h.exec(cdb.read6(BLOCK, { sili: true }));
+    expect(denied.sense).toMatchObject({ key: 0x7, asc: 0x74, ascq: 0x01 });
   });
 });
