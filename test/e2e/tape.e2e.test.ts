@@ -25,8 +25,14 @@ const TARGET = 'iqn.2026-11.org.iscsi-vtl:vtl';
 const TAPE_LUN = 1; // drives are LUN 1..N
 const transports = (process.env.VTL_E2E_TRANSPORTS ?? 'native,net').split(',') as Array<'native' | 'net'>;
 
+const SERIAL = 'VTLE2E0001';
 // What the emulated IBM LTO-8 drive must report; the cases hold the checks.
-const EXPECT = { EXPECT_VENDOR: 'IBM', EXPECT_PRODUCT: 'ULT3580-TD8', EXPECT_DENSITY: '0x5e' };
+const EXPECT = {
+  EXPECT_VENDOR: 'IBM',
+  EXPECT_PRODUCT: 'ULT3580-TD8',
+  EXPECT_DENSITY: '0x5e',
+  EXPECT_SERIAL: SERIAL,
+};
 
 describe.each(transports)('tape drive through the Linux st driver (%s transport)', (transport) => {
   let run: GuestRun;
@@ -39,7 +45,7 @@ describe.each(transports)('tape drive through the Linux st driver (%s transport)
     const srv = await VirtualLibrary.start({
       dataDir,
       portals: ['127.0.0.1:0'],
-      drives: [{ load: 'E01001L8' }],
+      drives: [{ load: 'E01001L8', serial: SERIAL }],
       targetName: TARGET,
       transport,
     });

@@ -304,6 +304,7 @@ function bindModePages<D>(profile: DeviceProfile<D>, device: D, control: Control
       subpage: p.subpage,
       encode: (pc) => p.encode(device, pc),
       select: (page, nexus) => p.select(device, page, nexus),
+      ...(p.acceptsLength ? { acceptsLength: (n: number) => p.acceptsLength!(device, n) } : {}),
     });
   }
   return [...pages.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);

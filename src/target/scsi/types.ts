@@ -183,6 +183,13 @@ export interface ModePageSpec<D> {
    * rebases it to the parameter list).
    */
   select(device: D, page: Buffer, nexus: Nexus): void;
+  /**
+   * Optional, for pages whose length follows their content (SSC medium partition page: one
+   * partition size descriptor per partition): whether MODE SELECT may send the page with this
+   * total length (header included), at most the length MODE SENSE reports. Without it only the
+   * reported length is accepted (SPC-4 MODE SELECT).
+   */
+  acceptsLength?(device: D, length: number): boolean;
 }
 
 /** Mode parameter header fields and block descriptor a device type supplies (SSC: density, block length). */

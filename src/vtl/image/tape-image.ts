@@ -129,6 +129,10 @@ export class ChunkedTapeImage implements TapeImage {
     return this.parts.map((t) => t.capacity);
   }
 
+  partitionBytesUsed(): number[] {
+    return this.parts.map((t) => t.used);
+  }
+
   position(): TapePosition {
     const t = this.cur;
     return {

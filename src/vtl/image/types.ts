@@ -174,6 +174,8 @@ export interface TapeImage {
   readonly partitionCount: number;
   /** Capacity in bytes of each partition, in partition order. */
   partitionCapacities(): number[];
+  /** Bytes recorded up to EOD in each partition (`bytesUsed` of each), in partition order. */
+  partitionBytesUsed(): number[];
   /**
    * FORMAT MEDIUM (SSC-4 FORMAT MEDIUM and 4.2.3 partitions): lays out `partitionSizes` (bytes per partition, 1..4
    * entries, summing to at most the native capacity) or one partition of the whole capacity

@@ -78,8 +78,3 @@ export function spaceStop(
       });
   }
 }
-
-/** CP=1 names a partition; only partition 0 exists in this first cut (no MODE SELECT 11h yet). */
-export function checkPartition(partition: number, fieldPointer: number): void {
-  if (partition !== 0) throw new SenseError(SENSE.INVALID_FIELD_IN_CDB, { fieldPointer });
-}

@@ -23,6 +23,7 @@ import { DriveHealth, TapeAlertFlag } from './tape-alert.js';
 import type { HealthOptions } from './tape-alert.js';
 import { recordLoad, noteVolumeChange, OPTIMIZED_KEY, INITIALIZATION_COUNT } from './mam-store.js';
 import { DataPath } from './data-path.js';
+import type { PartitionPlan } from './partitions.js';
 
 /** READ BLOCK LIMITS maximum by default: 8 MiB, what PBS transfers at most (clients.md 1a). */
 export const DEFAULT_MAX_BLOCK_LENGTH = 0x800000;
@@ -74,6 +75,8 @@ export class TapeDrive {
   bufferedMode = 1;
   /** Device configuration WRITE DELAY TIME in 100 ms units. */
   writeDelayTime = 0;
+  /** Medium partition page layout selected for the next FORMAT MEDIUM (partitions.ts). */
+  partitionPlan: PartitionPlan | null = null;
   readonly counters: DriveCounters = { bytesWritten: 0, bytesRead: 0 };
   /** Cleaning state, media wear and TapeAlert flags (tape-alert.ts). */
   readonly health: DriveHealth;
@@ -408,6 +411,7 @@ export class TapeDrive {
     this.compression = true;
     this.bufferedMode = 1;
     this.writeDelayTime = 0;
+    this.partitionPlan = null;
   }
 
   // ---- PREVENT ALLOW MEDIUM REMOVAL -------------------------------------------------------------
@@ -456,6 +460,9 @@ export class TapeDrive {
    * before the end of the partition. Checked after writes and at end of data, where the head is at EOD.
    */
   beyondEarlyWarning(image: TapeImage): boolean {
+    // A partition's early warning is the cartridge's in proportion to its share (the image
+    // reports it for the head, which is at EOD here).
+    if (image.partitionCount > 1) return image.position().beyondEarlyWarning;
     return image.remaining <= image.meta.earlyWarning;
   }
 }

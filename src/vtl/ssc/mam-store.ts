@@ -11,9 +11,21 @@ import type { CartridgeMeta, TapeImage } from '../image/types.js';
 /** LTO-9+ media optimization has run on this cartridge (drive.ts). */
 export const OPTIMIZED_KEY = 'vtl.mediaOptimized';
 
-/** Storage key of an attribute identifier. */
-export function attributeKey(id: number): string {
-  return id.toString(16).padStart(4, '0');
+/**
+ * Host attributes kept per partition (SPC-4 READ/WRITE ATTRIBUTE address a partition): LTFS
+ * writes its VOLUME COHERENCY INFORMATION on each partition and compares them at mount; a
+ * partition's user text label names that partition. Every other attribute is the volume's, the
+ * same whichever partition is asked.
+ */
+export const PARTITION_SCOPED: ReadonlySet<number> = new Set([0x0809, 0x080c]);
+
+/**
+ * Storage key of an attribute identifier; a partition-scoped attribute of partition p > 0 is
+ * kept under "<id>@<p>" (partition 0 under the plain key, as before partitions existed).
+ */
+export function attributeKey(id: number, partition = 0): string {
+  const key = id.toString(16).padStart(4, '0');
+  return partition > 0 && PARTITION_SCOPED.has(id) ? `${key}@${partition}` : key;
 }
 
 export const INITIALIZATION_COUNT = attributeKey(0x0007);
@@ -22,17 +34,25 @@ const VOLUME_CHANGE_REFERENCE = attributeKey(0x0009);
 const LOAD_HISTORY = [0x020a, 0x020b, 0x020c, 0x020d].map(attributeKey);
 
 export function isAttributeKey(key: string): boolean {
-  return /^[0-9a-f]{4}$/.test(key);
+  return /^[0-9a-f]{4}(@[1-9])?$/.test(key);
 }
 
-export function storedAttribute(meta: CartridgeMeta, id: number): Buffer | null {
-  const v = meta.attributes[attributeKey(id)];
+export function storedAttribute(meta: CartridgeMeta, id: number, partition = 0): Buffer | null {
+  const v = meta.attributes[attributeKey(id, partition)];
   return v === undefined ? null : Buffer.from(v, 'hex');
 }
 
-export function storeAttribute(meta: CartridgeMeta, id: number, value: Buffer | null): void {
-  if (value === null) delete meta.attributes[attributeKey(id)];
-  else meta.attributes[attributeKey(id)] = value.toString('hex');
+export function storeAttribute(meta: CartridgeMeta, id: number, value: Buffer | null, partition = 0): void {
+  if (value === null) delete meta.attributes[attributeKey(id, partition)];
+  else meta.attributes[attributeKey(id, partition)] = value.toString('hex');
+}
+
+/** FORMAT MEDIUM: the attributes of partitions `count` and above are gone with them. */
+export function dropPartitionAttributes(meta: CartridgeMeta, count: number): void {
+  for (const key of Object.keys(meta.attributes)) {
+    const m = /^[0-9a-f]{4}@([1-9])$/.exec(key);
+    if (m && Number(m[1]) >= count) delete meta.attributes[key];
+  }
 }
 
 /**

@@ -22,6 +22,7 @@ import {
 } from './models.js';
 import { SSC_SENSE } from './sense-codes.js';
 import { isAttributeKey, storeAttribute, storedAttribute } from './mam-store.js';
+import { partitionFigures } from './partitions.js';
 
 /** SPC-4 7.4.1 attribute FORMAT field. */
 export const AttributeFormat = { BINARY: 0b00, ASCII: 0b01, TEXT: 0b10 } as const;
@@ -37,8 +38,11 @@ export interface AttributeSpec {
   readonly length: number | null;
   readonly format: Format;
   readonly readOnly: boolean;
-  /** Computed value, or null when the attribute does not exist; absent: the stored value. */
-  readonly value?: (drive: TapeDrive, image: TapeImage) => Buffer | null;
+  /**
+   * Computed value for the partition asked (READ ATTRIBUTE PARTITION NUMBER), or null when the
+   * attribute does not exist; absent: the stored value.
+   */
+  readonly value?: (drive: TapeDrive, image: TapeImage, partition: number) => Buffer | null;
 }
 
 function num(bytes: number, v: number | bigint): Buffer {
@@ -91,11 +95,12 @@ const { BINARY, ASCII, TEXT } = AttributeFormat;
 
 /** The attribute table, ascending by identifier (READ ATTRIBUTE returns them in this order). */
 export const ATTRIBUTES: readonly AttributeSpec[] = [
-  device(0x0000, 'REMAINING CAPACITY IN PARTITION', 8, BINARY, (_d, i) =>
-    num(8, Math.floor(i.remaining / MIB)),
+  // SPC-4: capacities of the partition the CDB names, in MiB.
+  device(0x0000, 'REMAINING CAPACITY IN PARTITION', 8, BINARY, (_d, i, p) =>
+    num(8, Math.floor(partitionFigures(i)[p].remaining / MIB)),
   ),
-  device(0x0001, 'MAXIMUM CAPACITY IN PARTITION', 8, BINARY, (_d, i) =>
-    num(8, Math.floor(i.meta.capacity / MIB)),
+  device(0x0001, 'MAXIMUM CAPACITY IN PARTITION', 8, BINARY, (_d, i, p) =>
+    num(8, Math.floor(i.partitionCapacities()[p] / MIB)),
   ),
   device(0x0002, 'TAPEALERT FLAGS', 8, BINARY, (d) => num(8, d.tapeAlertMask())),
   device(0x0003, 'LOAD COUNT', 8, BINARY, (_d, i) => num(8, i.meta.counters.loads)),
@@ -178,8 +183,13 @@ function mediumSerial(image: TapeImage): string {
     .toUpperCase();
 }
 
-function attributeValue(spec: AttributeSpec, drive: TapeDrive, image: TapeImage): Buffer | null {
-  return spec.value ? spec.value(drive, image) : storedAttribute(image.meta, spec.id);
+function attributeValue(
+  spec: AttributeSpec,
+  drive: TapeDrive,
+  image: TapeImage,
+  partition: number,
+): Buffer | null {
+  return spec.value ? spec.value(drive, image, partition) : storedAttribute(image.meta, spec.id, partition);
 }
 
 /** One attribute in the SPC-4 7.4.1 format: identifier, READ ONLY + FORMAT, length, value. */
@@ -222,15 +232,10 @@ function mamImage(drive: TapeDrive): TapeImage {
   return image;
 }
 
-/** Partitions the image has (one until the image grows partitions). */
-function partitionCount(image: TapeImage): number {
-  return (image as { partitionCount?: number }).partitionCount ?? 1;
-}
-
 /** SPC-4 6.17: the volume and partition must exist (INVALID FIELD IN CDB at bytes 5 / 7). */
 function checkVolumePartition(q: AttributeCdb, image: TapeImage): void {
   if (q.volume !== 0) throw new SenseError(SENSE.INVALID_FIELD_IN_CDB, { fieldPointer: 5 });
-  if (q.partition >= partitionCount(image))
+  if (q.partition >= image.partitionCount)
     throw new SenseError(SENSE.INVALID_FIELD_IN_CDB, { fieldPointer: 7 });
 }
 
@@ -254,7 +259,7 @@ export function readAttribute(ctx: SscContext): Promise<HandlerResult> {
         const parts: [AttributeSpec, Buffer][] = [];
         for (const spec of ATTRIBUTES) {
           if (spec.id < q.first) continue;
-          const v = attributeValue(spec, drive, image);
+          const v = attributeValue(spec, drive, image, q.partition);
           if (v) parts.push([spec, v]);
         }
         const w = new ByteWriter(4 + parts.reduce((n, [, v]) => n + 5 + v.length, 0));
@@ -266,9 +271,9 @@ export function readAttribute(ctx: SscContext): Promise<HandlerResult> {
       case ServiceAction.ATTRIBUTE_LIST:
         checkVolumePartition(q, image);
         data = listOf(
-          ATTRIBUTES.filter((a) => a.id >= q.first && attributeValue(a, drive, image) !== null).map(
-            (a) => a.id,
-          ),
+          ATTRIBUTES.filter(
+            (a) => a.id >= q.first && attributeValue(a, drive, image, q.partition) !== null,
+          ).map((a) => a.id),
         );
         break;
       case ServiceAction.SUPPORTED_ATTRIBUTES:
@@ -278,7 +283,7 @@ export function readAttribute(ctx: SscContext): Promise<HandlerResult> {
       case ServiceAction.LOGICAL_VOLUME_LIST:
       case ServiceAction.PARTITION_LIST: {
         // AVAILABLE DATA (0002h), first number, how many (SPC-4 6.17.3, 6.17.4).
-        const count = q.serviceAction === ServiceAction.PARTITION_LIST ? partitionCount(image) : 1;
+        const count = q.serviceAction === ServiceAction.PARTITION_LIST ? image.partitionCount : 1;
         const w = new ByteWriter(4);
         data = w.u16(2).u8(0).u8(count).buf;
         break;
@@ -354,7 +359,7 @@ export function writeAttribute(ctx: SscContext): Promise<HandlerResult> {
     const writes = parseWrites(list);
     const meta = image.meta;
     const before = { ...meta.attributes };
-    for (const { spec, value } of writes) storeAttribute(meta, spec.id, value);
+    for (const { spec, value } of writes) storeAttribute(meta, spec.id, value, q.partition);
     if (hostSpaceUsed(image) > hostMamSpace(image)) {
       for (const k of Object.keys(meta.attributes)) delete meta.attributes[k];
       Object.assign(meta.attributes, before);

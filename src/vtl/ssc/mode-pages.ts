@@ -1,7 +1,7 @@
 /**
  * Mode parameters of the tape drive (SSC-4 mode parameters): the header's MEDIUM TYPE and DEVICE-SPECIFIC
  * PARAMETER, the block descriptor, and the pages Data Compression (0Fh), Device Configuration
- * (10h), Medium Partition (11h) and Medium Configuration (1Dh). The SPC framework
+ * (10h), Medium Partition (11h, partitions.ts) and Medium Configuration (1Dh). The SPC framework
  * (src/target/scsi/spc/mode.ts) builds MODE SENSE replies from these and checks MODE SELECT
  * pages against the changeable masks before `select` applies the changeable fields.
  */
@@ -10,6 +10,9 @@ import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { ModeBlockDescriptorSpec, ModePageSpec, PageControl } from '../../target/scsi/types.js';
 import type { TapeDrive } from './drive.js';
 import { mediaGeneration } from './models.js';
+import { mediumPartitionPage } from './partitions.js';
+
+export { mediumPartitionPage } from './partitions.js';
 
 const WP = 0x80;
 const BLOCK_DESCRIPTOR_LENGTH = 8;
@@ -147,39 +150,6 @@ export const deviceConfigurationPage: ModePageSpec<TapeDrive> = {
   },
 };
 
-const MEDIUM_PARTITION_LENGTH = 12;
-/** PSUM 11b: partition sizes in units of 10^PARTITION UNITS bytes. */
-const PSUM_UNITS = 0x18;
-/** PARTITION UNITS 9: gigabytes, as LTFS writes them. */
-const PARTITION_UNITS_GB = 9;
-/** MEDIUM FORMAT RECOGNITION 03h: format and partition recognition. */
-const FORMAT_AND_PARTITION_RECOGNITION = 0x03;
-
-/**
- * Medium Partition page (SSC-4), read-only in this first cut: no additional partitions
- * can be defined (MAXIMUM ADDITIONAL PARTITIONS 0), so mkltfs learns the drive cannot partition
- * instead of failing later. Partition 0 is the whole cartridge, in gigabytes.
- */
-export const mediumPartitionPage: ModePageSpec<TapeDrive> = {
-  name: 'Medium Partition',
-  page: 0x11,
-  subpage: 0,
-  length: MEDIUM_PARTITION_LENGTH,
-  encode(drive: TapeDrive, pc: PageControl): Buffer {
-    const w = new ByteWriter(MEDIUM_PARTITION_LENGTH);
-    w.u8(0x11).u8(MEDIUM_PARTITION_LENGTH - 2);
-    if (pc === 'changeable') return w.buf;
-    const image = drive.image;
-    const sizeGb = image && pc === 'current' ? Math.min(0xffff, Math.round(image.meta.capacity / 1e9)) : 0;
-    w.u8(0).u8(0).u8(PSUM_UNITS).u8(FORMAT_AND_PARTITION_RECOGNITION).u8(PARTITION_UNITS_GB).u8(0);
-    w.u16(sizeGb).u16(0);
-    return w.buf;
-  },
-  select(): void {
-    // Nothing is changeable: the framework has refused any change against the mask already.
-  },
-};
-
 const MEDIUM_CONFIGURATION_LENGTH = 32;
 const WORMM = 0x01;
 /** WORM MODE FILEMARK RESTRICTIONS 03h: filemarks just before EOD may be overwritten. */
@@ -207,7 +177,7 @@ export const mediumConfigurationPage: ModePageSpec<TapeDrive> = {
     return w.buf;
   },
   select(): void {
-    // Read-only, like the medium partition page.
+    // Nothing is changeable: the framework has refused any change against the mask already.
   },
 };
 

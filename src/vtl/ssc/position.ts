@@ -7,7 +7,7 @@ import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { HandlerResult } from '../../target/scsi/types.js';
 import type { TapeImage, TapePosition } from '../image/types.js';
-import { checkPartition, spaceStop } from './common.js';
+import { spaceStop } from './common.js';
 import type { SscContext } from './common.js';
 
 /** REWIND (SSC-4): sync first (DESIGN.md sync rules), then BOP. IMMED changes nothing here. */
@@ -130,8 +130,6 @@ function validateLocate(l: LocateCdb): void {
   if (l.destType !== DestType.LOGICAL_OBJECT && l.destType !== DestType.LOGICAL_FILE) {
     throw new SenseError(SENSE.INVALID_FIELD_IN_CDB, { fieldPointer: 1, bitPointer: 5 });
   }
-  // PARTITION is honoured only with CP=1 (SSC-4 LOCATE); only partition 0 exists.
-  if (l.changePartition) checkPartition(l.partition, l.partitionByte);
 }
 
 export const validateLocate10 = (ctx: SscContext): void => validateLocate(decodeLocate10(ctx.cdb));
@@ -147,12 +145,25 @@ export const locate16 = (ctx: SscContext, image: TapeImage): Promise<HandlerResu
  * after filemark N-1: the IBM behaviour PBS `locate_file` needs no offset for. A destination
  * beyond end of data leaves the head at EOD with BLANK CHECK 00/05 (LTFS locates to the largest
  * block number to find EOD).
+ *
+ * PARTITION counts only with CP=1 (SSC-4 LOCATE): the head moves to that partition first (LTFS
+ * changes partitions with LOCATE(16), st's MTSETPART with LOCATE(10)). A partition the cartridge
+ * does not have is ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at PARTITION, as drive
+ * references list "an illegal partition number is requested" under ILLEGAL REQUEST; the head
+ * does not move.
  */
 async function locate(ctx: SscContext, image: TapeImage, l: LocateCdb): Promise<HandlerResult> {
-  const result =
-    l.destType === DestType.LOGICAL_FILE
-      ? await image.locateFile(l.identifier)
-      : await image.locate(l.identifier);
+  if (l.changePartition && l.partition >= image.partitionCount) {
+    throw new SenseError(SENSE.INVALID_FIELD_IN_CDB, { fieldPointer: l.partitionByte });
+  }
+  const partition = l.changePartition ? l.partition : undefined;
+  let result;
+  if (l.destType === DestType.LOGICAL_FILE) {
+    if (partition !== undefined) await image.locate(0, partition);
+    result = await image.locateFile(l.identifier);
+  } else {
+    result = await image.locate(l.identifier, partition);
+  }
   if (result.stop === 'eod') {
     throw new SenseError(SENSE.END_OF_DATA_DETECTED, { eom: ctx.device.beyondEarlyWarning(image) });
   }

@@ -10,6 +10,7 @@ import type { TapeDrive } from './drive.js';
 import { ASCII_LIST, BINARY_LIST, CUMULATIVE, MB, counter } from './log-common.js';
 import { mediaGeneration } from './models.js';
 import { ratio } from './data-path.js';
+import { partitionFigures } from './partitions.js';
 
 const mb = (n: number): number => Math.floor(n / MB);
 
@@ -79,6 +80,8 @@ function volumeParameters(drive: TapeDrive, image: TapeImage): LogParameter[] {
   const worm = mediaGeneration(image.meta.mediaType)?.worm === true;
   const writtenThisLoad = c.bytesWritten - drive.loadCounters.bytesWrittenAtLoad;
   const readThisLoad = c.bytesRead - drive.loadCounters.bytesReadAtLoad;
+  const parts = partitionFigures(image);
+  const used = parts.reduce((n, p) => n + p.used, 0);
   return [
     // 0000h PAGE VALID: PBS refuses the page unless it is non-zero.
     counter(0x0000, 1, 1),
@@ -101,16 +104,25 @@ function volumeParameters(drive: TapeDrive, image: TapeImage): LogParameter[] {
     // Compression ratios x100 of this load (data-path.ts; 100 before any transfer).
     ...volumeRatios(drive, image),
     counter(0x0016, mb(image.meta.capacity), 4),
-    counter(0x0017, mb(image.bytesUsed), 4),
+    counter(0x0017, mb(used), 4),
     ascii(0x0040, image.label),
     counter(0x0080, image.meta.writeProtected || drive.writeProtected ? 1 : 0, 1),
     counter(0x0081, worm ? 1 : 0, 1),
     counter(0x0101, c.passes, 4),
     counter(0x0102, c.passes, 4),
-    // LTFS: native capacity, used capacity and remaining capacity per partition, in MB.
-    partitionRecords(0x0202, [mb(image.meta.capacity)]),
-    partitionRecords(0x0203, [mb(image.bytesUsed)]),
-    partitionRecords(0x0204, [mb(image.remaining)]),
+    // LTFS: native capacity, used capacity and remaining capacity of each partition, in MB.
+    partitionRecords(
+      0x0202,
+      parts.map((p) => mb(p.capacity)),
+    ),
+    partitionRecords(
+      0x0203,
+      parts.map((p) => mb(p.used)),
+    ),
+    partitionRecords(
+      0x0204,
+      parts.map((p) => mb(p.remaining)),
+    ),
   ];
 }
 
@@ -168,11 +180,12 @@ export const tapeCapacityPage: LogPageSpec<TapeDrive> = {
   subpage: 0,
   parameters(drive: TapeDrive, pc: number): LogParameter[] {
     const image = pc === CUMULATIVE ? drive.image : null;
+    const parts = image ? partitionFigures(image) : [];
     return [
-      counter(0x0001, image ? mb(image.remaining) : 0, 4),
-      counter(0x0002, 0, 4),
-      counter(0x0003, image ? mb(image.meta.capacity) : 0, 4),
-      counter(0x0004, 0, 4),
+      counter(0x0001, mb(parts[0]?.remaining ?? 0), 4),
+      counter(0x0002, mb(parts[1]?.remaining ?? 0), 4),
+      counter(0x0003, mb(parts[0]?.capacity ?? 0), 4),
+      counter(0x0004, mb(parts[1]?.capacity ?? 0), 4),
     ];
   },
 };

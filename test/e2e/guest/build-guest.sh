@@ -3,11 +3,12 @@
 #
 # Output, under test/e2e/.cache/guest/ (git-ignored):
 #   out/vmlinuz            the Debian kernel behind linux-image-amd64 (6.1.x on Debian 12)
-#   out/initramfs.cpio.gz  busybox, dash, bash, GNU tar, mt-st, mtx, sg3-utils, lsscsi, the
+#   out/initramfs.cpio.gz  busybox, dash, bash, GNU tar, mt-st, mtx, sg3-utils, lsscsi, stenc, the
 #                          virtio_scsi/st/ch/sg modules and init.sh as /init
 #   out/MANIFEST           package versions and module load order
-# Idempotent: when the package versions, this script and init.sh are unchanged it only checks
-# and exits (a few seconds). Assumes a Debian 12 (bookworm) amd64 host: guest tools take
+# Idempotent: when the package list and versions (the .deb names), this script and init.sh are
+# unchanged it only checks and exits (a few seconds); adding a package changes both, so every
+# cache (CI and local) rebuilds. Assumes a Debian 12 (bookworm) amd64 host: guest tools take
 # their shared libraries from the host through ldd.
 #
 # env: FORCE=1           rebuild the initramfs even when it looks up to date
@@ -45,7 +46,7 @@ dep_of() { apt-cache depends "$1" 2>/dev/null | awk -v re="$2" '$1 == "Depends:"
 KPKG="$(dep_of linux-image-amd64 '^linux-image-[0-9]')"
 SGLIB="$(dep_of sg3-utils '^libsgutils2')"
 [[ -n $KPKG && -n $SGLIB ]] || die "apt-cache cannot resolve linux-image-amd64 / sg3-utils (run apt-get update)"
-PKGS=("$KPKG" busybox-static mt-st mtx sg3-utils "$SGLIB" lsscsi)
+PKGS=("$KPKG" busybox-static mt-st mtx sg3-utils "$SGLIB" lsscsi stenc)
 declare -A DEB=()
 for p in "${PKGS[@]}"; do
   v="$(apt-cache policy "$p" | awk '$1 == "Candidate:" { print $2 }')"
@@ -126,7 +127,9 @@ done
 # ---- tools. ELF files are listed so their libraries can be resolved afterwards.
 ELFS=()
 put() { install -D -m755 "$1" "$ROOT$2"; ELFS+=("$1"); }
-for f in "$XT"/sg3-utils/usr/bin/* "$XT"/lsscsi/usr/bin/*; do put "$f" "/usr/bin/$(basename "$f")"; done
+for f in "$XT"/sg3-utils/usr/bin/* "$XT"/lsscsi/usr/bin/* "$XT"/stenc/usr/{bin,sbin}/*; do
+  [[ -f $f ]] && put "$f" "/usr/bin/$(basename "$f")"
+done
 for f in "$XT"/mtx/usr/{bin,sbin}/* "$XT"/mt-st/{bin,sbin,usr/bin,usr/sbin}/*; do
   [[ -f $f ]] && put "$f" "/usr/sbin/$(basename "$f")"
 done
@@ -156,7 +159,8 @@ done
 [[ -e $ROOT/lib64/ld-linux-x86-64.so.2 ]] || cp -L /lib64/ld-linux-x86-64.so.2 "$ROOT/lib64/"
 
 # every main tool must at least start inside the rootfs (127 = a library or loader missing)
-for t in /usr/sbin/mt-st /usr/sbin/mtx /usr/sbin/tapeinfo /usr/bin/sg_inq /usr/bin/lsscsi /usr/bin/tar /bin/bash; do
+for t in /usr/sbin/mt-st /usr/sbin/mtx /usr/sbin/tapeinfo /usr/bin/sg_inq /usr/bin/lsscsi /usr/bin/stenc \
+  /usr/bin/tar /bin/bash; do
   rc=0
   chroot "$ROOT" "$t" --version >/dev/null 2>&1 || rc=$?
   [[ $rc != 127 ]] || die "$t does not start inside the guest rootfs (missing library?)"

@@ -6,6 +6,7 @@
 # node) and SG (generic node), through the /dev/by-lun names made by init.sh.
 # Expectations come from the environment so the same cases run against other targets:
 #   EXPECT_VENDOR (IBM)  EXPECT_PRODUCT (ULT3580-TD8)  EXPECT_DENSITY (0x5e, LTO-8; empty = any)
+#   EXPECT_SERIAL (the drive's unit serial number, VPD 80h)
 
 fails=0
 checks=0

@@ -1,6 +1,6 @@
 /**
- * Mode data (header, block descriptor, pages 0Fh/10h/11h/1Dh), MODE SELECT of block length,
- * density and buffered mode, READ BLOCK LIMITS, REPORT DENSITY SUPPORT, the log pages and the
+ * Mode data (header, block descriptor, pages 0Fh/10h/1Dh; 11h is in partitions.test.ts), MODE
+ * SELECT of block length, density and buffered mode, READ BLOCK LIMITS, REPORT DENSITY SUPPORT, the log pages and the
  * identity a tape drive reports.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -179,24 +179,6 @@ describe('mode pages', () => {
       name: 'INVALID_FIELD_IN_PARAMETER_LIST',
       fieldPointer: 12,
     });
-  });
-
-  it('11h medium partition: no additional partitions, partition 0 in GB; defining partitions is refused', async () => {
-    await h.insert();
-    const r = await h.exec(cdb.modeSense10(0x11, 255));
-    const page = r.data.subarray(16);
-    expect(page.length).toBe(12);
-    expect(page[1]).toBe(0x0a);
-    expect(page[2]).toBe(0); // MAXIMUM ADDITIONAL PARTITIONS
-    expect(page[3]).toBe(0);
-    expect(page[6] & 0x0f).toBe(9);
-    expect(page.readUInt16BE(8)).toBe(12000);
-    const list = Buffer.from(r.data);
-    list.writeUInt16BE(0, 0);
-    list[16 + 3] = 1; // LTFS: one additional partition
-    list[16 + 4] = 0x20; // IDP
-    const s = await h.exec(cdb.modeSelect10(list.length), { dataOut: list });
-    expect(s.sense).toMatchObject({ name: 'INVALID_FIELD_IN_PARAMETER_LIST', fieldPointer: 19 });
   });
 
   it('1Dh medium configuration: page length 1Eh, WORMM for WORM cartridges', async () => {

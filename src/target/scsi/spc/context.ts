@@ -42,6 +42,8 @@ export interface BoundModePage {
   readonly subpage: number;
   encode(pc: PageControl): Buffer;
   select(page: Buffer, nexus: Nexus): void;
+  /** See ModePageSpec.acceptsLength. */
+  acceptsLength?(length: number): boolean;
 }
 
 export interface BoundBlockDescriptor {

@@ -134,8 +134,12 @@ function parsePages(core: SpcCore, list: Buffer, start: number): ParsedPage[] {
     const spec = core.modePages.find((p) => p.page === code && p.subpage === subpage);
     if (!spec) throw invalidParameter(spf ? off + 1 : off, spf ? undefined : 5);
     const mask = spec.encode('changeable');
-    // SPC-4 6.13: the page length must be the one MODE SENSE reports.
-    if (total !== mask.length) throw invalidParameter(off + (spf ? 2 : 1));
+    // SPC-4 6.13: the page length must be the one MODE SENSE reports (or, for a page whose
+    // length follows its content, one the page accepts).
+    const lengthOk = spec.acceptsLength
+      ? total <= mask.length && spec.acceptsLength(total)
+      : total === mask.length;
+    if (!lengthOk) throw invalidParameter(off + (spf ? 2 : 1));
     if (off + total > list.length) throw parameterListLengthError();
     const data = list.subarray(off, off + total);
     const current = spec.encode('current');
