@@ -259,7 +259,13 @@ int main(int argc, char **argv) {
   pattern = malloc(block);
   slots = calloc((size_t)depth, sizeof *slots);
   if (!pattern || !slots) die("malloc");
-  for (size_t j = 0; j < block; j++) pattern[j] = (unsigned char)(j * 131 + 7);
+  /* Incompressible bytes (xorshift32): the emulated drive compresses like LTO (page 0Fh DCE),
+     and a pattern it could shrink would flatter its write figures against tgt, which stores
+     every byte. Backups are mostly compressed or encrypted already. */
+  for (uint32_t x = 2463534242u, j = 0; j < block; j++) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    pattern[j] = (unsigned char)(x >> 24);
+  }
   for (int j = 0; j < depth; j++)
     if (!(slots[j] = malloc(block))) die("malloc");
   return rawaddr ? raw(rawaddr) : tape(url, digest, write_only);

@@ -65,6 +65,24 @@ describe('drive compression', () => {
     expect(Number(num(vs.get(0x0012)!.value))).toBeGreaterThan(100);
   });
 
+  it('a large block whose samples do not compress is stored as it is without a full zstd pass', async () => {
+    const h = await drive({ compression: true });
+    const image = await h.insert();
+    const noise = randomBytes(262144);
+    const text = Buffer.from('0123456789abcdef'.repeat(16384));
+    expect((await h.exec(cdb.write6(noise.length), { dataOut: noise })).status).toBe(GOOD);
+    expect(h.drive.dataPath.probeSkips).toBe(1);
+    expect((await h.exec(cdb.write6(text.length), { dataOut: text })).status).toBe(GOOD);
+    expect(h.drive.dataPath.probeSkips).toBe(1); // compressible: the probe lets it through
+    await h.exec(cdb.rewind());
+    const [a, b] = [await image.read(), await image.read()];
+    expect(a.kind === 'data' && (a.flags ?? 0)).toBe(0);
+    expect(b.kind === 'data' && b.flags).toBe(1);
+    await h.exec(cdb.rewind());
+    expect((await h.exec(cdb.read6(noise.length))).data.equals(noise)).toBe(true);
+    expect((await h.exec(cdb.read6(text.length))).data.equals(text)).toBe(true);
+  });
+
   it('DCE=0 (MODE SELECT page 0Fh) stores blocks as they are; ratio 100', async () => {
     const h = await drive({ compression: true });
     const image = await h.insert();
