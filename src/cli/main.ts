@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `vtl` command. `vtl serve` runs a library server from a JSON config (or the embedded
- * defaults); `status`, `cartridge`, `mailslot`, `export`, `import` and `jobs` talk to a running
- * server's management API.
+ * defaults); `status`, `cartridge`, `drive`, `mailslot`, `export`, `import` and `jobs` talk to a
+ * running server's management API.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { VtlError } from '../util/errors.js';
 import { serve } from './serve.js';
 import { cartridgeCommand } from './commands/cartridge.js';
 import { CONNECTION_HELP } from './commands/common.js';
+import { driveCommand } from './commands/drive.js';
 import { mailslotCommand } from './commands/mailslot.js';
 import { exportCommand, importCommand, jobsCommand } from './commands/migrate.js';
 import { librariesCommand, statusCommand } from './commands/status.js';
@@ -32,6 +33,10 @@ commands:
         The libraries this server runs (name, target, drives, changer).
   cartridge create BARCODE|RANGE... [--vault] | cartridge list | cartridge delete BARCODE
         Create cartridges in free slots (or the vault), list them, delete one.
+  cartridge protect BARCODE | cartridge unprotect BARCODE
+        Slide a cartridge's write-protect tab on or off (not while it is in a drive).
+  drive tapealert LUN FLAG
+        Fault injection: raise TapeAlert flag 1..64 on a drive (log page 2Eh shows it once).
   mailslot insert BARCODE [--slot N] | mailslot remove BARCODE|--slot N
         Put a cartridge from the vault into a mailslot, or take one out to the vault.
   export BARCODE [--wait]
@@ -96,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'libraries') return librariesCommand(rest);
   if (command === 'cartridge') return cartridgeCommand(rest);
   if (command === 'mailslot') return mailslotCommand(rest);
+  if (command === 'drive') return driveCommand(rest);
   if (command === 'export') return exportCommand(rest);
   if (command === 'import') return importCommand(rest);
   if (command === 'jobs') return jobsCommand(rest);

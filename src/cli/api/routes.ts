@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { VtlError } from '../../util/errors.js';
+import { setWriteProtected } from '../../vtl/image/cartridge.js';
 import { validateBarcode } from '../../vtl/inventory/barcode.js';
 import type { Inventory } from '../../vtl/inventory/inventory.js';
 import type { LibraryMigration } from '../../vtl/library-migration.js';
@@ -19,6 +20,8 @@ import type {
   JobsClearedView,
   LibraryListView,
   StatusView,
+  TapeAlertView,
+  WriteProtectView,
 } from './types.js';
 import { cartridgeView, libraryView, locationView, portalsOf, statusView } from './views.js';
 
@@ -68,6 +71,11 @@ const removeBody = z
   });
 
 const exportBody = z.object({ barcode: z.string() }).strict();
+
+const writeProtectBody = z.object({ on: z.boolean() }).strict();
+
+/** TapeAlert flags are numbered 1..64 (SSC-4 TapeAlert log page, parameter codes 0001h-0040h). */
+const tapeAlertBody = z.object({ flag: z.number().int().min(1).max(64) }).strict();
 
 const importBody = z
   .object({
@@ -127,6 +135,99 @@ function jobOf(library: TapeLibrary, id: string): JobResultView {
   if (!job) throw new VtlError('ERR_NOT_FOUND', `no job ${id} in library "${library.name}"`);
   return { job };
 }
+
+/**
+ * Moves a cartridge's write-protect tab (setWriteProtected). A threaded cartridge's metadata
+ * belongs to its open image, and a real tab cannot be moved inside a drive: 409 while it is in
+ * one. With a changer the check and the write run inside the inventory's exclusive section, so a
+ * MOVE MEDIUM into a drive cannot slip in between.
+ */
+async function writeProtect(library: TapeLibrary, barcode: string, on: boolean): Promise<WriteProtectView> {
+  const inv = library.inventory;
+  const act = async (): Promise<WriteProtectView> => {
+    const rec = inv?.cartridge(barcode);
+    if (inv && !rec)
+      throw new VtlError('ERR_NOT_FOUND', `no cartridge ${barcode} in library "${library.name}"`);
+    const inDrive = library.drives.find((d) => d.drive.cartridgeInDrive?.label === barcode);
+    if (inDrive || rec?.location.type === 'drive') {
+      const where = rec ? locationView(rec.location, inv).name : `the drive at LUN ${inDrive!.lun}`;
+      throw new VtlError(
+        'ERR_STATE',
+        `cartridge ${barcode} is in ${where}: its write-protect tab cannot be moved while it is loaded; ` +
+          (rec ? 'move it to a slot first' : 'a library without a changer keeps it there'),
+      );
+    }
+    const meta = await setWriteProtected(library.backend, barcode, on);
+    return {
+      cartridge: {
+        barcode,
+        mediaType: meta.mediaType,
+        writeProtected: meta.writeProtected,
+        ...(rec ? { location: locationView(rec.location, inv) } : {}),
+      },
+    };
+  };
+  return inv ? inv.exclusive(act) : act();
+}
+
+/** The drive at LUN `text` of the library, or 400/404 naming the LUNs there are. */
+function driveAt(library: TapeLibrary, text: string): TapeLibrary['drives'][number] {
+  const luns = library.drives.map((d) => d.lun).join(', ');
+  if (!/^\d+$/.test(text))
+    throw new VtlError(
+      'ERR_INVALID_ARGUMENT',
+      `drive LUN ${JSON.stringify(text)} is not a number (drives: ${luns})`,
+    );
+  const found = library.drives.find((d) => d.lun === Number(text));
+  if (!found)
+    throw new VtlError(
+      'ERR_NOT_FOUND',
+      `library "${library.name}" has no drive at LUN ${text} (drives: ${luns})`,
+    );
+  return found;
+}
+
+/** Flag numbers set in a TapeAlert mask (flag 1 in the most significant of 64 bits). */
+function flagsOf(mask: bigint): number[] {
+  const out: number[] = [];
+  for (let f = 1; f <= 64; f++) if (mask & (1n << BigInt(64 - f))) out.push(f);
+  return out;
+}
+
+/** Operator actions on cartridges and drives that are not inventory moves. */
+const DEVICE_ROUTES: readonly Route[] = [
+  {
+    name: 'write-protect cartridge',
+    method: 'POST',
+    path: '/cartridges/:barcode/write-protect',
+    body: true,
+    handler: async ({ library, params, body }) => {
+      const barcode = validateBarcode(params.barcode);
+      const req = parseBody(writeProtectBody, body);
+      return { status: 200, body: await writeProtect(library, barcode, req.on) };
+    },
+  },
+  {
+    name: 'inject TapeAlert flag',
+    method: 'POST',
+    path: '/drives/:lun/tapealert',
+    body: true,
+    handler: ({ library, params, body }) => {
+      const d = driveAt(library, params.lun);
+      const req = parseBody(tapeAlertBody, body);
+      // Raised as an event: LOG SENSE 2Eh shows it once, then the read clears it (SSC-4).
+      d.drive.injectTapeAlert(req.flag);
+      return {
+        status: 200,
+        body: {
+          drive: { lun: d.lun, serial: d.serial },
+          flag: req.flag,
+          flags: flagsOf(d.drive.tapeAlertMask()),
+        } satisfies TapeAlertView,
+      };
+    },
+  },
+];
 
 /** Cloud migration (issue 4): export, import, and the job records. */
 const MIGRATION_ROUTES: readonly Route[] = [
@@ -296,6 +397,7 @@ export const ROUTES: readonly Route[] = [
       return { status: 200, body: { cartridge: cartridgeView(rec, inv) } satisfies CartridgeResultView };
     },
   },
+  ...DEVICE_ROUTES,
   ...MIGRATION_ROUTES,
 ];
 

@@ -107,6 +107,25 @@ export interface CartridgeResultView {
   cartridge: CartridgeView;
 }
 
+/** POST /cartridges/:barcode/write-protect: the cartridge's tab as it is now. */
+export interface WriteProtectView {
+  cartridge: {
+    barcode: string;
+    mediaType: string;
+    writeProtected: boolean;
+    /** Where it is, in a library with a changer. */
+    location?: LocationView;
+  };
+}
+
+/** POST /drives/:lun/tapealert: the flag raised and every flag the drive has set now. */
+export interface TapeAlertView {
+  drive: { lun: number; serial: string };
+  flag: number;
+  /** Flags 1..64 set now (raised events not yet read by LOG SENSE 2Eh, and lasting conditions). */
+  flags: number[];
+}
+
 export interface DeletedView {
   deleted: { barcode: string; from: LocationView };
 }

@@ -1,5 +1,8 @@
-/** `vtl cartridge create|list|delete`: the operator's cartridge actions (issue 3 'Operator actions'). */
-import type { CartridgeListView, DeletedView } from '../api/types.js';
+/**
+ * `vtl cartridge create|list|delete|protect|unprotect`: the operator's cartridge actions (issue 3
+ * 'Operator actions'; the write-protect tab of issue 5).
+ */
+import type { CartridgeListView, DeletedView, WriteProtectView } from '../api/types.js';
 import { note } from './status.js';
 import {
   CONNECTION_HELP,
@@ -21,6 +24,9 @@ export const CARTRIDGE_USAGE = `usage:
         Every cartridge and where it is (slot, drive, mailslot or vault).
   vtl cartridge delete BARCODE
         Delete a cartridge in a slot or the vault, with its data.
+  vtl cartridge protect BARCODE | vtl cartridge unprotect BARCODE
+        Slide the cartridge's write-protect tab on or off (refused while it is in a drive).
+        A protected cartridge loads with the WP bit set and refuses writes (DATA PROTECT 27/00).
 
 ${CONNECTION_HELP}`;
 
@@ -61,10 +67,21 @@ export async function cartridgeCommand(args: string[], io: CommandIo = processIo
           if (json) return printJson(io, res);
           return io.out(`deleted ${res.deleted.barcode} (was in ${res.deleted.from.name})\n`);
         }
+        case 'protect':
+        case 'unprotect': {
+          if (positionals.length !== 1) throw new UsageError(`vtl cartridge ${sub} takes one barcode`);
+          const res = await client.post<WriteProtectView>(
+            `/cartridges/${encodeURIComponent(positionals[0])}/write-protect`,
+            { on: sub === 'protect' },
+          );
+          if (json) return printJson(io, res);
+          const c = res.cartridge;
+          return io.out(`${c.barcode} is ${c.writeProtected ? 'write-protected' : 'writable'}\n`);
+        }
         default:
           throw new UsageError(
             sub === undefined
-              ? 'vtl cartridge needs create, list or delete'
+              ? 'vtl cartridge needs create, list, delete, protect or unprotect'
               : `unknown subcommand ${JSON.stringify(sub)}`,
           );
       }
