@@ -12,9 +12,15 @@
  * a ratio is the median of the per-round ratios (ours/tgt of the same round), which cancels
  * slow drifts in machine speed that a ratio of medians would keep.
  *
+ * After the table, cloud migration (bench/export-bench.ts): export throughput of a multi-GiB
+ * cartridge to a local rclone remote against `rclone copy` of the same bytes, and the peak
+ * memory of the exporting process.
+ *
  * Environment:
  *   BENCH_LARGE_MB  data per 256 KiB run (1024)     BENCH_SMALL_MB  data per 4 KiB run (64)
  *   BENCH_RUNS      rounds (3)                      BENCH_TARGETS   raw,tgt,native,net
+ *   BENCH_EXPORT_MB cartridge for the export section (2048; 0 skips it)
+ *   BENCH_ONLY      iscsi or export: run that section alone
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,6 +29,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatExportBench, runExportBench } from './export-bench.js';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH, '..');
@@ -35,6 +42,11 @@ const LARGE = Number(env.BENCH_LARGE_MB ?? 1024) * MiB;
 const SMALL = Number(env.BENCH_SMALL_MB ?? 64) * MiB;
 const RUNS = Math.max(1, Number(env.BENCH_RUNS ?? 3));
 const TARGETS = (env.BENCH_TARGETS ?? 'raw,tgt,native,net').split(',');
+const EXPORT_MB = Number(env.BENCH_EXPORT_MB ?? 2048);
+const ONLY = env.BENCH_ONLY ?? '';
+if (!['', 'iscsi', 'export'].includes(ONLY))
+  throw new Error(`BENCH_ONLY: "${ONLY}" is neither iscsi nor export`);
+if (!(EXPORT_MB >= 0)) throw new Error(`BENCH_EXPORT_MB: "${env.BENCH_EXPORT_MB}" is not a number of MB`);
 
 // ---- how our server is started: the only place that knows its command line ------------
 const OUR_TARGET = 'iqn.2026-11.org.iscsi-vtl:vtl';
@@ -386,6 +398,11 @@ function report(results: TargetResult[]): void {
 }
 
 async function main(): Promise<void> {
+  if (ONLY !== 'export') await iscsi();
+  if (ONLY !== 'iscsi' && EXPORT_MB > 0) console.log(formatExportBench(await runExportBench(EXPORT_MB)));
+}
+
+async function iscsi(): Promise<void> {
   await mkdir(WORK, { recursive: true });
   const tapebench = (await run(join(BENCH, 'build.sh'), [])).trim();
   console.log(

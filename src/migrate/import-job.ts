@@ -2,11 +2,15 @@
  * One import: read the manifest, unwrap the data key, download chunks (up to `maxThreads` at
  * once; the cache holds at most that many), verify each object's MD5 and SHA-256 against the
  * manifest, decrypt, decompress, check the plaintext SHA-256 and append the files to a cartridge
- * built under a temporary label. Only a complete, verified cartridge is moved to its barcode;
- * any failure removes the temporary cartridge, so nothing partial reaches the library.
+ * built under a temporary label. After each chunk the files are synced and the chunk is marked
+ * verified in the job record, so a restart goes on from the last applied chunk (the temporary
+ * cartridge is cut back to it first, import-writer.ts). Only a complete, verified cartridge is
+ * moved to its barcode, by a rename when the backend has one; a failure or a cancel removes
+ * the temporary cartridge, so nothing partial reaches the library.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import { VtlError } from '../util/errors.js';
 import type { CartridgeStore, ImageBackend } from '../vtl/image/types.js';
 import {
   decodeChunk,
@@ -17,19 +21,14 @@ import {
   unwrapDataKey,
 } from './format.js';
 import { Semaphore, updateRate, withRetries, type JobContext } from './job-context.js';
-import type { FileEntry, JobRecord } from './job-store.js';
+import type { ChunkRecord, FileEntry, JobRecord } from './job-store.js';
 import { manifestName, parseManifest, type Manifest } from './manifest.js';
 import { MigrationError } from './remote.js';
-import { cacheFile } from './export-job.js';
+import { cacheFile, layoutFiles } from './export-job.js';
+import { rollBack, StreamWriter } from './import-writer.js';
 
-/** A backend that can rename a cartridge (optional; without it the files are copied). */
-export interface RenamingBackend extends ImageBackend {
-  rename(from: string, to: string): Promise<void>;
-}
-
-function canRename(b: ImageBackend): b is RenamingBackend {
-  return typeof (b as Partial<RenamingBackend>).rename === 'function';
-}
+/** A backend with the optional `rename` (an import places its cartridge without copying). */
+export type RenamingBackend = ImageBackend & Required<Pick<ImageBackend, 'rename'>>;
 
 export interface ImportOptions {
   /** Where the library should put the cartridge; passed to LibraryHooks.placeImported. */
@@ -43,52 +42,6 @@ export interface ImportOptions {
 /** Temporary label for a cartridge being rebuilt (valid label, never a barcode a user picks). */
 export function importTempLabel(jobId: string): string {
   return `_IMPORT-${jobId}`.slice(0, 32);
-}
-
-/** Writes the export stream back into files, in manifest order. */
-class StreamWriter {
-  private i = 0;
-  private written = 0;
-
-  constructor(
-    private readonly store: CartridgeStore,
-    private readonly files: readonly FileEntry[],
-  ) {}
-
-  async write(data: Buffer): Promise<void> {
-    let pos = 0;
-    while (pos < data.length) {
-      const f = this.files[this.i];
-      if (f === undefined) throw new MigrationError('ERR_FORMAT', 'more data than the manifest files hold');
-      const room = f.size - this.written;
-      if (room === 0) {
-        await this.next();
-        continue;
-      }
-      const n = Math.min(room, data.length - pos);
-      await this.store.append(f.name, data.subarray(pos, pos + n));
-      this.written += n;
-      pos += n;
-    }
-  }
-
-  private async next(): Promise<void> {
-    const f = this.files[this.i];
-    if (f.size === 0) await this.store.writeAtomic(f.name, Buffer.alloc(0));
-    this.i++;
-    this.written = 0;
-  }
-
-  /** Creates trailing empty files and checks every file got its full size. */
-  async finish(): Promise<void> {
-    while (this.i < this.files.length) {
-      const f = this.files[this.i];
-      if (this.written !== f.size) {
-        throw new MigrationError('ERR_FORMAT', `${f.name}: rebuilt ${this.written} of ${f.size} bytes`);
-      }
-      await this.next();
-    }
-  }
 }
 
 async function dataKeyFor(ctx: JobContext, m: Manifest, where: string): Promise<Buffer | null> {
@@ -156,6 +109,8 @@ export async function runImport(ctx: JobContext, job: JobRecord, options: Import
   if (m.barcode !== job.barcode) {
     throw new MigrationError('ERR_FORMAT', `${where}: manifest is for ${m.barcode}, not ${job.barcode}`);
   }
+  const temp = importTempLabel(job.id);
+  if (await alreadyPlaced(ctx, job, m, temp)) return m;
   if (!options.replace && (await ctx.backend.exists(job.barcode))) {
     throw new MigrationError(
       'ERR_JOB',
@@ -165,16 +120,12 @@ export async function runImport(ctx: JobContext, job: JobRecord, options: Import
   const dataKey = await dataKeyFor(ctx, m, where);
   const flags = (m.compression !== null ? FLAG_COMPRESSED : 0) | (m.encryption !== null ? FLAG_ENCRYPTED : 0);
   job.bytesTotal = m.totalBytes;
-  job.bytesDone = 0;
-  job.chunks = m.chunks.map((c) => ({ ...c, state: 'pending', attempts: 0 }));
-  await ctx.save();
-
-  const temp = importTempLabel(job.id);
-  await ctx.backend.remove(temp);
-  const store = await ctx.backend.open(temp, { create: true });
+  const { store, first, at } = await openTemp(ctx, job, m, temp);
   const runStart = Date.now();
+  const startBytes = job.bytesDone;
   try {
     const writer = new StreamWriter(store, m.files);
+    writer.resumeAt(at);
     const slots = new Semaphore(ctx.config.maxThreads);
     const exportId = Buffer.from(m.exportId, 'hex');
     const downloads = new Map<number, Promise<string>>();
@@ -231,7 +182,7 @@ export async function runImport(ctx: JobContext, job: JobRecord, options: Import
       }
     };
     try {
-      for (let i = 0; i < job.chunks.length; i++) {
+      for (let i = first; i < job.chunks.length; i++) {
         startAhead(i);
         const c = job.chunks[i];
         const path = await (downloads.get(i) ?? Promise.reject(new Error('unreachable')));
@@ -260,9 +211,13 @@ export async function runImport(ctx: JobContext, job: JobRecord, options: Import
           await fsp.rm(path, { force: true });
           slots.release();
         }
+        // Durable before recorded: a restart trusts every chunk the record marks verified.
+        await store.sync();
         c.state = 'verified';
+        delete c.lastError;
         job.bytesDone += c.plainLength;
-        updateRate(job, runStart, 0);
+        await ctx.save();
+        updateRate(job, runStart, startBytes);
         ctx.progress();
       }
     } catch (err) {
@@ -281,14 +236,104 @@ export async function runImport(ctx: JobContext, job: JobRecord, options: Import
     await place(ctx.backend, temp, job.barcode, m.files, options.replace === true);
   } catch (err) {
     await store.close();
-    await ctx.backend.remove(temp);
+    // A stop (cancel or close) leaves the temporary cartridge: a close resumes from it, a
+    // cancel has the Migrator remove it.
+    if (!ctx.signal.aborted) await ctx.backend.remove(temp);
     throw err;
   }
   await ctx.save();
   return m;
 }
 
-/** Moves the rebuilt cartridge to its barcode: a rename when the backend has one, else a copy. */
+/** The job record describes this manifest's export (chunk for chunk), so its progress applies. */
+function sameExport(job: JobRecord, m: Manifest): boolean {
+  return (
+    job.exportId === m.exportId &&
+    job.chunks.length === m.chunks.length &&
+    job.chunks.every((c, i) => {
+      const e = m.chunks[i];
+      return (
+        c.name === e.name &&
+        c.sha256 === e.sha256 &&
+        c.plainOffset === e.plainOffset &&
+        c.plainLength === e.plainLength
+      );
+    })
+  );
+}
+
+function leadingVerified(chunks: readonly ChunkRecord[]): number {
+  let n = 0;
+  while (n < chunks.length && chunks[n].state === 'verified') n++;
+  return n;
+}
+
+/**
+ * The temporary cartridge to build into and where to start: after a restart of this job, past
+ * the chunks already applied (cut back to what is wholly on disk); otherwise an empty one.
+ */
+async function openTemp(
+  ctx: JobContext,
+  job: JobRecord,
+  m: Manifest,
+  temp: string,
+): Promise<{ store: CartridgeStore; first: number; at: number }> {
+  const verified = sameExport(job, m) ? leadingVerified(job.chunks) : 0;
+  if (verified > 0 && (await ctx.backend.exists(temp))) {
+    const store = await ctx.backend.open(temp, { create: false });
+    let back: { chunks: number; at: number };
+    try {
+      back = await rollBack(store, m.files, job.chunks, verified);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    if (back.chunks > 0) {
+      for (const c of job.chunks.slice(back.chunks)) c.state = 'pending';
+      job.bytesDone = back.at;
+      await ctx.save();
+      ctx.logger.info('resuming import', {
+        applied: back.chunks,
+        chunks: job.chunks.length,
+        next: job.chunks[back.chunks]?.name ?? null,
+      });
+      return { store, first: back.chunks, at: back.at };
+    }
+    await store.close();
+  }
+  job.exportId = m.exportId;
+  job.chunks = m.chunks.map((c) => ({ ...c, state: 'pending', attempts: 0 }));
+  job.bytesDone = 0;
+  await ctx.save();
+  await ctx.backend.remove(temp);
+  return { store: await ctx.backend.open(temp, { create: true }), first: 0, at: 0 };
+}
+
+/**
+ * A restart after the cartridge was placed but before the job was recorded complete: every
+ * chunk verified, no temporary cartridge, and the barcode holds the manifest's files.
+ */
+async function alreadyPlaced(ctx: JobContext, job: JobRecord, m: Manifest, temp: string): Promise<boolean> {
+  if (job.chunks.length === 0 || !sameExport(job, m) || leadingVerified(job.chunks) !== job.chunks.length) {
+    return false;
+  }
+  if ((await ctx.backend.exists(temp)) || !(await ctx.backend.exists(job.barcode))) return false;
+  const store = await ctx.backend.open(job.barcode, { create: false });
+  try {
+    const now = await layoutFiles(store);
+    return (
+      now.length === m.files.length &&
+      now.every((f, i) => f.name === m.files[i].name && f.size === m.files[i].size)
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Moves the rebuilt cartridge to its barcode: a rename when the backend has one (no second
+ * write, never both labels at once), else a copy followed by removing the temporary one.
+ */
 async function place(
   backend: ImageBackend,
   temp: string,
@@ -300,8 +345,15 @@ async function place(
   else if (await backend.exists(label)) {
     throw new MigrationError('ERR_JOB', `cartridge ${label} appeared locally during the import`);
   }
-  if (canRename(backend)) {
-    await backend.rename(temp, label);
+  if (backend.rename !== undefined) {
+    try {
+      await backend.rename(temp, label);
+    } catch (err) {
+      if (err instanceof VtlError && err.code === 'ERR_IMAGE_EXISTS') {
+        throw new MigrationError('ERR_JOB', `cartridge ${label} appeared locally during the import`);
+      }
+      throw err;
+    }
     return;
   }
   const from = await backend.open(temp, { create: false });

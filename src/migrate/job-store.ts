@@ -2,7 +2,8 @@
  * Persistent job records: one JSON file (`jobs.json`) in the job directory, replaced atomically
  * (write a temporary file, fsync, rename, fsync the directory) after every change that matters
  * for a restart (a chunk verified, a state change). QUADStor keeps jobs in daemon memory; we
- * keep them on disk so a restart resumes from the last verified chunk.
+ * keep them on disk so a restart resumes from the last verified chunk (exports: uploaded and
+ * checked on the remote; imports: downloaded, checked and written to the temporary cartridge).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +49,10 @@ export interface JobRecord {
   rate: number;
   chunks: ChunkRecord[];
   lastError?: string;
-  /** Export: the settings the export started with (a config change does not alter a running job). */
+  /**
+   * Export: the settings the export started with (a config change does not alter a running job).
+   * `exportId` also on an import: the export its chunk progress belongs to (resume).
+   */
   exportId?: string;
   chunkSize?: number;
   compressionLevel?: number | null;

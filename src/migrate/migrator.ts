@@ -3,7 +3,8 @@
  * ImageBackend, talks to the cloud only through a Remote, and asks the library for the rest
  * through LibraryHooks (placing an imported cartridge, a spare's barcode). At most `maxJobs`
  * jobs run at once; job records persist in `<jobDir>/jobs.json` and a restart resumes running
- * jobs (exports from the last verified chunk).
+ * jobs from the last verified chunk (an import from the last chunk applied to its temporary
+ * cartridge).
  */
 import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
@@ -263,6 +264,8 @@ export class Migrator extends EventEmitter<MigratorEvents> {
     if (run === undefined) {
       job.state = 'cancelled';
       job.finishedAt = new Date().toISOString();
+      // Queued after a restart, it may have left remote objects or a temporary cartridge.
+      await this.cleanup(this.log.child({ job: job.id, barcode: job.barcode }), job);
       await this.store.save();
       this.finish(job);
       return structuredClone(job);
@@ -377,12 +380,12 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         this.log.info('job interrupted by close', { job: job.id });
       } else if (run.reason === 'cancel') {
         job.state = 'cancelled';
-        await this.cleanup(ctx, job);
+        await this.cleanup(ctx.logger, job);
       } else {
         job.state = 'error';
         job.lastError = e.message;
         this.log.error('job failed', { job: job.id, barcode: job.barcode, error: e.message });
-        await this.cleanup(ctx, job);
+        await this.cleanup(ctx.logger, job);
       }
     } finally {
       for (const c of job.chunks) await fsp.rm(join(this.cacheDir, `${job.id}-${c.name}`), { force: true });
@@ -398,7 +401,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
    * (deleteAfterExport) the remote holds the only copy, so a later failure (a spare that cannot
    * be created, a hook) leaves it in place and says so.
    */
-  private async cleanup(ctx: JobContext, job: JobRecord): Promise<void> {
+  private async cleanup(logger: Logger, job: JobRecord): Promise<void> {
     if (job.kind === 'export' && job.verified) {
       job.note = `${job.note ? `${job.note}; ` : ''}the verified export in ${job.remoteDir} was kept`;
       return;
@@ -410,7 +413,7 @@ export class Migrator extends EventEmitter<MigratorEvents> {
         await this.backend.remove(importTempLabel(job.id));
       }
     } catch (err) {
-      ctx.logger.warn('cleanup failed', { error: (err as Error).message });
+      logger.warn('cleanup failed', { error: (err as Error).message });
     }
   }
 

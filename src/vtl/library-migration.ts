@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseQuadstorRcloneConf, type MigrationConfig } from '../migrate/config.js';
-import type { ImportOptions, RenamingBackend } from '../migrate/import-job.js';
+import type { ImportOptions } from '../migrate/import-job.js';
 import type { JobRecord } from '../migrate/job-store.js';
 import { Migrator, type LibraryHooks } from '../migrate/migrator.js';
 import type { Remote } from '../migrate/remote.js';
@@ -56,7 +56,8 @@ export async function resolveMigrationConfig(spec: LibrarySpec): Promise<Migrati
 
 /** The image backend as the Migrator sees it: removing a cartridge removes its record first. */
 function inventoryBackend(backend: ImageBackend, inventory: Inventory): ImageBackend {
-  const wrapped: ImageBackend = {
+  const rename = backend.rename?.bind(backend);
+  return {
     open: (label, options) => backend.open(label, options),
     list: () => backend.list(),
     exists: (label) => backend.exists(label),
@@ -64,13 +65,9 @@ function inventoryBackend(backend: ImageBackend, inventory: Inventory): ImageBac
     // a drive fails the job and leaves the cartridge where it is, readable.
     remove: (label) =>
       inventory.cartridge(label) !== undefined ? inventory.deleteCartridge(label) : backend.remove(label),
+    // An import places its temporary cartridge under the barcode; the inventory adopts it after.
+    ...(rename === undefined ? {} : { rename }),
   };
-  const rename = (backend as Partial<RenamingBackend>).rename;
-  if (typeof rename === 'function') {
-    const renaming: RenamingBackend = { ...wrapped, rename: (from, to) => rename.call(backend, from, to) };
-    return renaming;
-  }
-  return wrapped;
 }
 
 function where(location: Location): string {

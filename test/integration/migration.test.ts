@@ -4,7 +4,8 @@
  * initiator) and exports it; deleteAfterExport and createSpare change the inventory; `vtl
  * import` brings it back into a mailslot and the drive reads the bytes written before the
  * export. A second library exports to an rclone local path remote: a server restart
- * mid-export resumes from the last verified chunk, and `vtl jobs cancel` stops an export.
+ * mid-export resumes from the last verified chunk, `vtl jobs cancel` stops an export, and a
+ * restart mid-import goes on from the last chunk applied to the temporary cartridge.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -351,6 +352,47 @@ describe('cloud migration in a running library', () => {
     expect([again.code, again.stderr]).toEqual([1, `vtl: job ${job.id} is cancelled\n`]);
     const cleared = await vtl(['jobs', 'clear', '--library', 'rc', ...at]);
     expect(cleared.stdout).toBe('cleared 3 finished jobs\n');
+  });
+
+  it('a server restart mid-import resumes from the last applied chunk; the drive reads the same blocks', async () => {
+    const rc = lib.library('rc');
+    const m = rc.migration!.migrator;
+    const written = await readBlocks(rc.backend, 'R00001L8');
+    let appliedAtStop: string[] = [];
+    const stopped = new Promise<void>((resolveStop) => {
+      m.on('progress', (j) => {
+        const v = j.chunks.filter((c) => c.state === 'verified');
+        if (j.kind === 'import' && v.length >= 2 && appliedAtStop.length === 0) {
+          appliedAtStop = v.map((c) => c.name);
+          resolveStop();
+        }
+      });
+    });
+    // the records were cleared: the newest export folder on the remote is found by listing
+    const job = await m.importCartridge('R00001L8', { replace: true });
+    await stopped;
+    await lib.stop();
+    await api.close();
+    const atStop = m.job(job.id)!;
+    expect(atStop.state).toBe('running');
+    expect(await rc.backend.list()).toContain(`_IMPORT-${job.id}`);
+
+    lib = await VirtualLibrary.start(cfg, { rcloneEnv: env });
+    api = await startManagementApi(lib, { port: 0 });
+    at = ['--api', api.url];
+    const rc2 = lib.library('rc');
+    const done = await rc2.migration!.migrator.wait(job.id);
+    expect(done.lastError).toBeUndefined();
+    expect(done.state).toBe('completed');
+    expect(done.chunks.length).toBeGreaterThan(appliedAtStop.length + 2);
+    // after the restart: chunks applied before the stop not downloaded again, the others once
+    const applied = atStop.chunks.filter((c) => c.state === 'verified').map((c) => c.name);
+    expect(applied.length).toBeGreaterThanOrEqual(appliedAtStop.length);
+    const again = done.chunks.map((c, i) => c.attempts - atStop.chunks[i].attempts);
+    expect(again).toEqual(done.chunks.map((c) => (applied.includes(c.name) ? 0 : 1)));
+    expect(await rc2.backend.list()).not.toContain(`_IMPORT-${job.id}`);
+    expect(rc2.inventory!.cartridge('R00001L8')?.location).toEqual({ type: 'vault' });
+    expect(same(await readBlocks(rc2.backend, 'R00001L8'), written)).toBe(true);
   });
 });
 

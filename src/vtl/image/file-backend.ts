@@ -290,6 +290,32 @@ class FileBackend implements ImageBackend {
       throw err;
     }
   }
+
+  /**
+   * One rename(2) of the cartridge directory, then an fsync of the root so the new name
+   * survives power loss. rename(2) would silently replace an empty directory at `to`, and
+   * Node has no renameat2(RENAME_NOREPLACE), so `to` is checked first; a cartridge created
+   * there in between has files by the time it counts and fails the rename (ENOTEMPTY).
+   */
+  async rename(from: string, to: string): Promise<void> {
+    const src = join(this.root, validateLabel(from));
+    const dest = join(this.root, validateLabel(to));
+    if (!(await this.exists(from)))
+      throw new VtlError('ERR_IMAGE_NOT_FOUND', `no cartridge ${from} in ${this.root}`);
+    if (await this.exists(to))
+      throw new VtlError('ERR_IMAGE_EXISTS', `cartridge ${to} exists in ${this.root}`);
+    try {
+      await fsp.rename(src, dest);
+    } catch (err) {
+      if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST')) {
+        throw new VtlError('ERR_IMAGE_EXISTS', `cartridge ${to} exists in ${this.root}`);
+      }
+      if (isErrno(err, 'ENOENT'))
+        throw new VtlError('ERR_IMAGE_NOT_FOUND', `no cartridge ${from} in ${this.root}`);
+      throw err;
+    }
+    await fsyncDir(this.root);
+  }
 }
 
 /** A backend keeping each cartridge in `<root>/<LABEL>/`. The root is created on first use. */

@@ -170,6 +170,18 @@ class MemoryBackend implements ImageBackend {
   exists(label: string): Promise<boolean> {
     return settle(() => this.cartridges.has(validateLabel(label)));
   }
+
+  /** Moves the cartridge's file map to the new label (the files are not copied). */
+  rename(from: string, to: string): Promise<void> {
+    return settle(() => {
+      const files = this.cartridges.get(validateLabel(from));
+      validateLabel(to);
+      if (files === undefined) throw new VtlError('ERR_IMAGE_NOT_FOUND', `no cartridge ${from} in memory`);
+      if (this.cartridges.has(to)) throw new VtlError('ERR_IMAGE_EXISTS', `cartridge ${to} exists in memory`);
+      this.cartridges.delete(from);
+      this.cartridges.set(to, files);
+    });
+  }
 }
 
 export function createMemoryBackend(): ImageBackend {

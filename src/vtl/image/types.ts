@@ -114,6 +114,14 @@ export interface ImageBackend {
   remove(label: string): Promise<void>;
   /** True when a cartridge with this label exists. */
   exists(label: string): Promise<boolean>;
+  /**
+   * Optional: gives cartridge `from` the label `to` in one step, without copying its files
+   * (an import builds a cartridge under a temporary label and places it so: no second write,
+   * no moment where both exist). Throws ERR_IMAGE_NOT_FOUND when `from` does not exist and
+   * ERR_IMAGE_EXISTS when `to` does (never replaces a cartridge); durable when it resolves.
+   * Stores open on `from` must be closed first. Without it callers copy the files.
+   */
+  rename?(from: string, to: string): Promise<void>;
 }
 
 /** The files of one cartridge. Offsets are byte offsets within one file. */

@@ -148,6 +148,40 @@ export function describeImageBackend(name: string, factory: () => Promise<Backen
         await s.close();
       });
 
+      it('renames a cartridge in one step, refusing a label that exists', async () => {
+        const rename = fx.backend.rename?.bind(fx.backend);
+        expect(typeof rename).toBe('function');
+        if (rename === undefined) return;
+        const s = await fx.backend.open('_IMPORT-7', { create: true });
+        await s.append('a.img', Buffer.from('payload'));
+        await s.writeAtomic('cartridge.json', Buffer.from('{"v":1}'));
+        await s.sync();
+        await s.close();
+        const other = await fx.backend.open('B00002', { create: true });
+        await other.append('x', Buffer.from('keep'));
+        await other.close();
+
+        await expectVtlError(rename('_IMPORT-7', 'B00002'), 'ERR_IMAGE_EXISTS', /B00002/);
+        expect(await fx.backend.list()).toEqual(['B00002', '_IMPORT-7']);
+        const kept = await ctx.store('B00002');
+        expect((await kept.read('x', 0, 10)).toString()).toBe('keep');
+        expect(await kept.files()).toEqual(['x']);
+
+        await rename('_IMPORT-7', 'A00001');
+        expect(await fx.backend.list()).toEqual(['A00001', 'B00002']);
+        expect(await fx.backend.exists('_IMPORT-7')).toBe(false);
+        const moved = await ctx.store('A00001');
+        expect(await moved.files()).toEqual(['a.img', 'cartridge.json']);
+        expect((await moved.read('a.img', 0, 100)).toString()).toBe('payload');
+        await moved.append('a.img', Buffer.from('+'));
+        expect((await moved.read('a.img', 0, 100)).toString()).toBe('payload+');
+
+        await expectVtlError(rename('_IMPORT-7', 'C00003'), 'ERR_IMAGE_NOT_FOUND', /_IMPORT-7/);
+        await expectVtlError(rename('A00001', '../C'), 'ERR_LABEL');
+        await expectVtlError(rename('A00001', 'A00001'), 'ERR_IMAGE_EXISTS');
+        expect(await fx.backend.list()).toEqual(['A00001', 'B00002']);
+      });
+
       it('keeps a read result unchanged when the file is cut and rewritten', async () => {
         const s = await fx.backend.open('A00001', { create: true });
         await s.append('f', Buffer.from('abcdef'));
