@@ -75,6 +75,10 @@ export class TapeDrive {
   bufferedMode = 1;
   /** Device configuration WRITE DELAY TIME in 100 ms units. */
   writeDelayTime = 0;
+  /** Programmable early warning size in MB (page 10h/01h, pew.ts); 0 = none. */
+  pews = 0;
+  /** 00/07 was reported for the current stay in the programmable early-warning zone. */
+  pewReported = false;
   /** Medium partition page layout selected for the next FORMAT MEDIUM (partitions.ts). */
   partitionPlan: PartitionPlan | null = null;
   readonly counters: DriveCounters = { bytesWritten: 0, bytesRead: 0 };
@@ -411,6 +415,8 @@ export class TapeDrive {
     this.compression = true;
     this.bufferedMode = 1;
     this.writeDelayTime = 0;
+    this.pews = 0;
+    this.pewReported = false;
     this.partitionPlan = null;
   }
 

@@ -5,6 +5,7 @@
  * acknowledged after WRITE FILEMARKS with IMMED=0). WSMK (setmarks) is outside the usage mask
  * (table.ts), so the dispatcher refuses it with INVALID FIELD IN CDB at byte 1 bit 1.
  */
+import { crossedProgrammableEarlyWarning } from './pew.js';
 import { ByteReader } from '../../util/bytes.js';
 import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { HandlerResult } from '../../target/scsi/types.js';
@@ -27,5 +28,8 @@ export async function writeFilemarks6(ctx: SscContext, image: TapeImage): Promis
   // Early warning is reported for filemarks as for data (PBS treats 0/00/02 as success here too).
   if (count > 0 && drive.beyondEarlyWarning(image)) {
     throw new SenseError(SENSE.END_OF_PARTITION_MEDIUM_DETECTED, { eom: true, information: 0 });
+  }
+  if (count > 0 && crossedProgrammableEarlyWarning(drive, image)) {
+    throw new SenseError(SENSE.PROGRAMMABLE_EARLY_WARNING_DETECTED, { eom: true, information: 0 });
   }
 }

@@ -5,6 +5,7 @@
  * (src/target/scsi/spc/mode.ts) builds MODE SENSE replies from these and checks MODE SELECT
  * pages against the changeable masks before `select` applies the changeable fields.
  */
+import { deviceConfigurationExtensionPage } from './pew.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { ModeBlockDescriptorSpec, ModePageSpec, PageControl } from '../../target/scsi/types.js';
@@ -184,6 +185,7 @@ export const mediumConfigurationPage: ModePageSpec<TapeDrive> = {
 export const TAPE_MODE_PAGES: readonly ModePageSpec<TapeDrive>[] = [
   dataCompressionPage,
   deviceConfigurationPage,
+  deviceConfigurationExtensionPage,
   mediumPartitionPage,
   mediumConfigurationPage,
 ];

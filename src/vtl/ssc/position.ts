@@ -3,6 +3,7 @@
  * position is the image's logical object number (blocks and filemarks from BOP), so SPACE,
  * LOCATE and READ POSITION agree with each other and never scan the tape (DESIGN.md).
  */
+import { inProgrammableEarlyWarningZone } from './pew.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { HandlerResult } from '../../target/scsi/types.js';
@@ -191,11 +192,12 @@ const BPEW = 0x01;
 
 /**
  * Byte 0 flags shared by the forms: BOP; EOP and BPEW between early warning and the end of
- * partition (LTFS reads either as early warning). Nothing is ever held in a buffer the host
- * cannot see, so the buffer counts are valid zeros (LOCU = BYCU = 0).
+ * partition (LTFS reads either as early warning); BPEW alone in the programmable early-warning
+ * zone (pew.ts; `pew`). Nothing is ever held in a buffer the host cannot see, so the buffer
+ * counts are valid zeros (LOCU = BYCU = 0).
  */
-function positionFlags(p: TapePosition): number {
-  return (p.bop ? BOP : 0) | (p.beyondEarlyWarning ? EOP | BPEW : 0);
+function positionFlags(p: TapePosition, pew: boolean): number {
+  return (p.bop ? BOP : 0) | (p.beyondEarlyWarning ? EOP | BPEW : 0) | (pew ? BPEW : 0);
 }
 
 export function readPosition(ctx: SscContext, image: TapeImage): HandlerResult {
@@ -203,15 +205,16 @@ export function readPosition(ctx: SscContext, image: TapeImage): HandlerResult {
   const sa = r.u8() & 0x1f;
   const allocation = r.skip(5).u16();
   const p = image.position();
+  const pew = p.eod && inProgrammableEarlyWarningZone(ctx.device, image);
   switch (sa) {
     case ReadPositionForm.LONG:
-      return encodeLong(p);
+      return encodeLong(p, pew);
     case ReadPositionForm.EXTENDED: {
-      const data = encodeExtended(p);
+      const data = encodeExtended(p, pew);
       return data.subarray(0, Math.min(data.length, allocation));
     }
     default:
-      return encodeShort(p);
+      return encodeShort(p, pew);
   }
 }
 
@@ -219,10 +222,10 @@ export function readPosition(ctx: SscContext, image: TapeImage): HandlerResult {
  * Short form, 20 bytes (st MTTELL/MTIOCPOS, tapeinfo): first and last logical object locations
  * are the position. Beyond 32 bits the location is unknown (BPU) rather than wrong.
  */
-function encodeShort(p: TapePosition): Buffer {
+function encodeShort(p: TapePosition, pew: boolean): Buffer {
   const w = new ByteWriter(20);
   const fits = p.objectNumber <= 0xffffffff;
-  w.u8(positionFlags(p) | (fits ? 0 : BPU))
+  w.u8(positionFlags(p, pew) | (fits ? 0 : BPU))
     .u8(p.partition)
     .skip(2);
   w.u32(fits ? p.objectNumber : 0).u32(fits ? p.objectNumber : 0);
@@ -231,17 +234,17 @@ function encodeShort(p: TapePosition): Buffer {
 }
 
 /** Long form, exactly 32 bytes (PBS and LTFS insist): partition, object number, file id. */
-function encodeLong(p: TapePosition): Buffer {
+function encodeLong(p: TapePosition, pew: boolean): Buffer {
   const w = new ByteWriter(32);
-  w.u8(positionFlags(p) & (BOP | EOP | BPEW)).skip(3);
+  w.u8(positionFlags(p, pew) & (BOP | EOP | BPEW)).skip(3);
   w.u32(p.partition).u64(p.objectNumber).u64(p.fileNumber).u64(0);
   return w.buf;
 }
 
 /** Extended form, 32 bytes: ADDITIONAL LENGTH 1Ch, 64-bit first/last locations, buffer counts. */
-function encodeExtended(p: TapePosition): Buffer {
+function encodeExtended(p: TapePosition, pew: boolean): Buffer {
   const w = new ByteWriter(32);
-  w.u8(positionFlags(p)).u8(p.partition).u16(0x1c);
+  w.u8(positionFlags(p, pew)).u8(p.partition).u16(0x1c);
   w.skip(1).u24(0).u64(p.objectNumber).u64(p.objectNumber).u64(0);
   return w.buf;
 }

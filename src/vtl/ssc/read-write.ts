@@ -4,6 +4,7 @@
  * mode block length). The reply shapes are those clients.md section 4 lists: st, PBS, LTFS and
  * Bacula branch on them.
  */
+import { crossedProgrammableEarlyWarning } from './pew.js';
 import { ByteReader } from '../../util/bytes.js';
 import { SENSE, SenseError } from '../../target/scsi/sense.js';
 import type { HandlerResult } from '../../target/scsi/types.js';
@@ -165,6 +166,10 @@ export async function write6(ctx: SscContext, image: TapeImage): Promise<Handler
   // 00/02 and a zero residue (PBS: "logical end of media"; st: ENOSPC on the next write).
   if (drive.beyondEarlyWarning(image)) {
     throw new SenseError(SENSE.END_OF_PARTITION_MEDIUM_DETECTED, { eom: true, information: 0 });
+  }
+  // Programmable early warning (pew.ts): once, when this write reached the zone.
+  if (crossedProgrammableEarlyWarning(drive, image)) {
+    throw new SenseError(SENSE.PROGRAMMABLE_EARLY_WARNING_DETECTED, { eom: true, information: 0 });
   }
   return dataOut!.length === needed ? undefined : { status: ScsiStatus.GOOD, dataOutNeeded: needed };
 }
