@@ -6,11 +6,13 @@
  */
 import { crossedProgrammableEarlyWarning } from './pew.js';
 import { ByteReader } from '../../util/bytes.js';
-import { SENSE, SenseError } from '../../target/scsi/sense.js';
+import { SENSE, SenseError, type SenseCode } from '../../target/scsi/sense.js';
 import type { HandlerResult } from '../../target/scsi/types.js';
 import { ScsiStatus } from '../../target/scsi/types.js';
 import type { TapeImage } from '../image/types.js';
 import type { SscContext } from './common.js';
+import type { TapeDrive } from './drive.js';
+import { TapeAlertFlag } from './tape-alert.js';
 
 const SILI = 0x02;
 const FIXED = 0x01;
@@ -57,7 +59,7 @@ async function readVariable(
   // and decompresses (data-path.ts).
   const r = await drive.dataPath.read(ctx.nexus, image, true);
   // Encryption refusals (SSC-4 4.2.24): DATA PROTECT 74/xx, nothing transferred, head before it.
-  if (r.kind === 'protected') throw new SenseError(r.sense, { information: length });
+  if (r.kind === 'protected') throw encryptionRefusal(drive, r.sense, { information: length });
   if (r.kind === 'filemark') {
     // The head is now on the EOM side of the filemark; nothing was transferred.
     throw new SenseError(SENSE.FILEMARK_DETECTED, { filemark: true, information: length });
@@ -99,7 +101,9 @@ async function readFixed(ctx: SscContext, image: TapeImage, count: number): Prom
   const done = (): Buffer => Buffer.concat(parts, parts.length * blockLength);
   for (let i = 0; i < count; i++) {
     const r = await drive.dataPath.read(ctx.nexus, image, false);
-    if (r.kind === 'protected') throw new SenseError(r.sense, { information: count - i, data: done() });
+    if (r.kind === 'protected') {
+      throw encryptionRefusal(drive, r.sense, { information: count - i, data: done() });
+    }
     if (r.kind === 'filemark') {
       throw new SenseError(SENSE.FILEMARK_DETECTED, { filemark: true, information: count - i, data: done() });
     }
@@ -172,4 +176,18 @@ export async function write6(ctx: SscContext, image: TapeImage): Promise<Handler
     throw new SenseError(SENSE.PROGRAMMABLE_EARLY_WARNING_DETECTED, { eom: true, information: 0 });
   }
   return dataOut!.length === needed ? undefined : { status: ScsiStatus.GOOD, dataOutNeeded: needed };
+}
+
+/**
+ * A block the encryption settings do not let the host read (74/xx, data-path.ts): the drive
+ * also raises TapeAlert 3Dh ENCRYPTION POLICY VIOLATION (an event, cleared when page 2Eh is
+ * read), so monitoring that only polls TapeAlert (NetBackup, PBS status) sees the failure.
+ */
+function encryptionRefusal(
+  drive: TapeDrive,
+  sense: SenseCode,
+  detail: ConstructorParameters<typeof SenseError>[1],
+): SenseError {
+  drive.injectTapeAlert(TapeAlertFlag.ENCRYPTION_POLICY_VIOLATION);
+  return new SenseError(sense, detail);
 }

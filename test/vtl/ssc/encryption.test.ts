@@ -342,6 +342,27 @@ describe('encrypted data path', () => {
     expectSense(await h.exec(cdb.read6(1000)), SenseKey.DATA_PROTECT, 0x74, 0x0a);
   });
 
+  it('a refused read raises TapeAlert 3Dh (ENCRYPTION POLICY VIOLATION) once, cleared by reading page 2Eh', async () => {
+    const h = await drive();
+    await h.insert();
+    /** Flag 3Dh's value in page 2Eh (parameter code = flag, 5 bytes each). */
+    const flag3d = async (): Promise<number> => {
+      const log = await h.exec(cdb.logSense(0x2e));
+      expect(log.status).toBe(0);
+      return log.data[4 + (0x3d - 1) * 5 + 4];
+    };
+    await setKey(h, sde({}));
+    await h.exec(cdb.write6(1000), { dataOut: block(3, 1000) });
+    await h.exec(cdb.rewind());
+    expect((await h.exec(cdb.read6(1000))).status).toBe(0);
+    expect(await flag3d()).toBe(0); // a read that decrypts raises nothing
+    await h.exec(cdb.rewind());
+    await setKey(h, sde({ key: OTHER_KEY }));
+    expectSense(await h.exec(cdb.read6(1000)), SenseKey.DATA_PROTECT, 0x74, 0x03);
+    expect(await flag3d()).toBe(1);
+    expect(await flag3d()).toBe(0);
+  });
+
   it('a block moved to another position fails GCM authentication (74/04)', async () => {
     const h = await drive();
     const image = await h.insert();
