@@ -3,9 +3,7 @@
  * ephemeral loopback port; every route, its refusals (status, code, the library's message), the
  * bearer token, the body limit, and the per-request log line.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { libraryWithApi } from '../support/library-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, startManagementApi, type ManagementApi } from '../../src/cli/api/server.js';
 import type { CartridgeListView, StatusView } from '../../src/cli/api/types.js';
@@ -37,32 +35,22 @@ async function call(
 }
 
 describe('management API with a changer', () => {
-  let dir: string;
-  let lib: VirtualLibrary;
-  let api: ManagementApi;
-  let base: string;
   const logs: Record<string, unknown>[] = [];
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vtl-api-'));
-    lib = await VirtualLibrary.start({
-      dataDir: dir,
-      portals: ['127.0.0.1:0'],
-      transport: 'net',
+  const scope = libraryWithApi(
+    'api',
+    () => ({
       targetName: TARGET,
       drives: [{}, {}],
       changer: { slots: 8, mailslots: 2, cartridges: ['E01001L8..E01004L8', 'CLN001L1'] },
-    });
-    api = await startManagementApi(lib, {
-      port: 0,
-      logger: createLogger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
-    });
+    }),
+    { logger: createLogger({ write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }) },
+  );
+  let lib: VirtualLibrary;
+  let api: ManagementApi;
+  let base: string;
+  beforeAll(() => {
+    ({ lib, api } = scope);
     base = `${api.url}/api/v1`;
-  });
-  afterAll(async () => {
-    await api?.close();
-    await lib?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('binds to 127.0.0.1 by default', () => {
@@ -334,26 +322,13 @@ describe('management API with a changer', () => {
 });
 
 describe('management API without a changer', () => {
-  let dir: string;
+  const scope = libraryWithApi('api-nochanger', () => ({
+    targetName: TARGET,
+    drives: [{ load: 'E01001L8' }],
+  }));
   let lib: VirtualLibrary;
   let api: ManagementApi;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vtl-api-nochanger-'));
-    lib = await VirtualLibrary.start({
-      dataDir: dir,
-      portals: ['127.0.0.1:0'],
-      transport: 'net',
-      targetName: TARGET,
-      drives: [{ load: 'E01001L8' }],
-    });
-    api = await startManagementApi(lib, { port: 0 });
-  });
-  afterAll(async () => {
-    await api?.close();
-    await lib?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  beforeAll(() => ({ lib, api } = scope));
 
   it('shows the drives, and refuses inventory operations with 409', async () => {
     const base = `${api.url}/api/v1`;

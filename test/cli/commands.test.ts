@@ -4,6 +4,7 @@
  * tables, the --json output, the messages and the exit codes. One test also starts `vtl serve`
  * itself and reads its status through the API it opened.
  */
+import { libraryWithApi } from '../support/library-api.js';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -48,32 +49,22 @@ async function closedPort(): Promise<number> {
 }
 
 describe('vtl status|cartridge|mailslot', () => {
-  let dir: string;
+  const scope = libraryWithApi('cmd', () => ({
+    targetName: TARGET,
+    drives: [{}, {}],
+    changer: { slots: 6, mailslots: 2, cartridges: ['E01001L8..E01003L8', 'CLN001L1'] },
+  }));
   let lib: VirtualLibrary;
   let api: ManagementApi;
   let secured: ManagementApi;
   let at: string[];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vtl-cmd-'));
-    lib = await VirtualLibrary.start({
-      dataDir: dir,
-      portals: ['127.0.0.1:0'],
-      transport: 'net',
-      targetName: TARGET,
-      drives: [{}, {}],
-      changer: { slots: 6, mailslots: 2, cartridges: ['E01001L8..E01003L8', 'CLN001L1'] },
-    });
-    api = await startManagementApi(lib, { port: 0 });
+    ({ lib, api } = scope);
     secured = await startManagementApi(lib, { port: 0, token: TOKEN });
     at = ['--api', api.url];
   });
-  afterAll(async () => {
-    await secured?.close();
-    await api?.close();
-    await lib?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => secured?.close());
 
   it('status prints the library, drives and elements; --json the API view', async () => {
     await lib.inventory!.move({ type: 'slot', index: 0 }, { type: 'drive', index: 1 });

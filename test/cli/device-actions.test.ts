@@ -4,12 +4,11 @@
  * processes, with the effect checked over iSCSI: MODE SENSE WP and WRITE refused with DATA
  * PROTECT 27/00 on a protected cartridge, LOG SENSE 2Eh showing an injected flag once.
  */
+import { libraryWithApi } from '../support/library-api.js';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startManagementApi, type ManagementApi } from '../../src/cli/api/server.js';
+import type { ManagementApi } from '../../src/cli/api/server.js';
 import type { TapeAlertView, WriteProtectView } from '../../src/cli/api/types.js';
 import { decodeSense, SenseKey } from '../../src/target/scsi/sense.js';
 import { createCartridge } from '../../src/vtl/image/index.js';
@@ -75,30 +74,20 @@ async function tapeAlertsSet(s: Initiator, lun: number): Promise<number[]> {
 }
 
 describe('write protect and TapeAlert injection with a changer', () => {
-  let dir: string;
+  const scope = libraryWithApi('device', () => ({
+    targetName: TARGET,
+    drives: [{}, {}],
+    changer: { slots: 6, mailslots: 1, cartridges: ['E01001L8..E01003L8'] },
+  }));
   let lib: VirtualLibrary;
   let api: ManagementApi;
   let s: Initiator;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vtl-device-'));
-    lib = await VirtualLibrary.start({
-      dataDir: dir,
-      portals: ['127.0.0.1:0'],
-      transport: 'net',
-      targetName: TARGET,
-      drives: [{}, {}],
-      changer: { slots: 6, mailslots: 1, cartridges: ['E01001L8..E01003L8'] },
-    });
-    api = await startManagementApi(lib, { port: 0 });
+    ({ lib, api } = scope);
     s = await connectLibrary(lib.portals[0].port, TARGET, INITIATOR, [0, 1, 2]);
   });
-  afterAll(async () => {
-    s?.close();
-    await api?.close();
-    await lib?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => s?.close());
 
   it('a protected cartridge loads with WP set and refuses writes; the tab cannot move in a drive', async () => {
     let r = await post(api.url, '/cartridges/E01002L8/write-protect', { on: true });
@@ -253,26 +242,13 @@ describe('write protect and TapeAlert injection with a changer', () => {
 });
 
 describe('write protect without a changer', () => {
-  let dir: string;
+  const scope = libraryWithApi('device-standalone', () => ({
+    targetName: TARGET,
+    drives: [{ load: 'E01001L8' }],
+  }));
   let lib: VirtualLibrary;
   let api: ManagementApi;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vtl-device-standalone-'));
-    lib = await VirtualLibrary.start({
-      dataDir: dir,
-      portals: ['127.0.0.1:0'],
-      transport: 'net',
-      targetName: TARGET,
-      drives: [{ load: 'E01001L8' }],
-    });
-    api = await startManagementApi(lib, { port: 0 });
-  });
-  afterAll(async () => {
-    await api?.close();
-    await lib?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  beforeAll(() => ({ lib, api } = scope));
 
   it('refuses the loaded cartridge and sets a stored one', async () => {
     let r = await post(api.url, '/cartridges/E01001L8/write-protect', { on: true });

@@ -5,14 +5,13 @@
  * progress bar and the help text go through child processes; the refusals call the command
  * functions in-process (same parsing and HTTP requests, without a Node start per case).
  */
+import { libraryWithApi } from '../support/library-api.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ClientError } from '../../src/cli/client.js';
-import { startManagementApi, type ManagementApi } from '../../src/cli/api/server.js';
+import type { ManagementApi } from '../../src/cli/api/server.js';
 import type { JobResultView } from '../../src/cli/api/types.js';
 import type { CommandIo } from '../../src/cli/commands/common.js';
 import { exportCommand, importCommand, jobsCommand } from '../../src/cli/commands/migrate.js';
@@ -53,31 +52,22 @@ async function call(
 }
 
 describe('vtl export|import|jobs', () => {
+  const scope = libraryWithApi('cli-migrate', (dir) => ({
+    drives: [{}],
+    changer: { slots: 4, mailslots: 1, cartridges: ['M00001L8..M00003L8'] },
+    migration: { remote: join(dir, 'cloud'), chunkSize: 8192, maxThreads: 2, retryPause: 0 },
+  }));
   let dir: string;
   let lib: VirtualLibrary;
   let api: ManagementApi;
   let at: string[];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'vtl-cli-migrate-'));
-    lib = await VirtualLibrary.start({
-      dataDir: dir,
-      portals: ['127.0.0.1:0'],
-      transport: 'net',
-      drives: [{}],
-      changer: { slots: 4, mailslots: 1, cartridges: ['M00001L8..M00003L8'] },
-      migration: { remote: join(dir, 'cloud'), chunkSize: 8192, maxThreads: 2, retryPause: 0 },
-    });
+    ({ dir, lib, api } = scope);
     const image = await openTapeImage(lib.backend, 'M00001L8');
     for (let i = 0; i < 20; i++) await image.writeBlock(Buffer.alloc(4096, i));
     await image.close();
-    api = await startManagementApi(lib, { port: 0 });
     at = ['--api', api.url];
-  });
-  afterAll(async () => {
-    await api?.close();
-    await lib?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('export --wait --json: the progress bar on stderr, the finished job on stdout', async () => {
