@@ -4,40 +4,20 @@
  * tables, the --json output, the messages and the exit codes. One test also starts `vtl serve`
  * itself and reads its status through the API it opened.
  */
+import { runVtl, spawnVtl } from '../support/vtl-cli.js';
 import { libraryWithApi } from '../support/library-api.js';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startManagementApi, type ManagementApi } from '../../src/cli/api/server.js';
 import type { CartridgeListView, CartridgeResultView, StatusView } from '../../src/cli/api/types.js';
 import { VirtualLibrary } from '../../src/vtl/library.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
+const vtl = runVtl;
 const TARGET = 'iqn.2026-11.org.iscsi-vtl:cli-test';
 const TOKEN = 'a-long-enough-api-token';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function vtl(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VTL_API: '', VTL_TOKEN: '', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
-}
 
 /** A loopback port nothing listens on (bound, then released). */
 async function closedPort(): Promise<number> {
@@ -228,27 +208,20 @@ describe('vtl serve with a changer', () => {
         management: { token: TOKEN },
       }),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        MAIN,
-        'serve',
-        '--config',
-        config,
-        '--portal',
-        '127.0.0.1:0',
-        '--api-listen',
-        '127.0.0.1:0',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnVtl([
+      'serve',
+      '--config',
+      config,
+      '--portal',
+      '127.0.0.1:0',
+      '--api-listen',
+      '127.0.0.1:0',
+    ]);
     const exited = new Promise<number | null>((res) => child.on('exit', res));
     let err = '';
     const url = await new Promise<string>((res, rej) => {
       const timer = setTimeout(() => rej(new Error(`vtl serve did not start:\n${err}`)), 15_000);
-      child.stderr.on('data', (d: Buffer) => {
+      child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
         const m = /"msg":"management api listening","url":"([^"]+)","auth":"token"/.exec(err);
         if (m) {

@@ -4,9 +4,8 @@
  * processes, with the effect checked over iSCSI: MODE SENSE WP and WRITE refused with DATA
  * PROTECT 27/00 on a protected cartridge, LOG SENSE 2Eh showing an injected flag once.
  */
+import { runVtl } from '../support/vtl-cli.js';
 import { libraryWithApi } from '../support/library-api.js';
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManagementApi } from '../../src/cli/api/server.js';
 import type { TapeAlertView, WriteProtectView } from '../../src/cli/api/types.js';
@@ -16,8 +15,7 @@ import { VirtualLibrary } from '../../src/vtl/library.js';
 import type { Initiator } from '../support/initiator.js';
 import { ADDRESS, clearAttention, connectLibrary, moveMedium } from '../support/library-session.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
+const vtl = runVtl;
 const TARGET = 'iqn.2026-11.org.iscsi-vtl:device-actions';
 const INITIATOR = 'iqn.2026-11.org.example:operator-test';
 
@@ -34,25 +32,6 @@ async function post(base: string, path: string, body?: unknown): Promise<Answer>
       : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
   return { status: res.status, json: (await res.json()) as Answer['json'] };
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function vtl(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VTL_API: '', VTL_TOKEN: '', VTL_LIBRARY: '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
 }
 
 const modeSense6 = (): Buffer => Buffer.from([0x1a, 0, 0, 0, 12, 0]);

@@ -5,10 +5,10 @@
  * progress bar and the help text go through child processes; the refusals call the command
  * functions in-process (same parsing and HTTP requests, without a Node start per case).
  */
+import { runVtl, type VtlRun } from '../support/vtl-cli.js';
 import { libraryWithApi } from '../support/library-api.js';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, ClientError } from '../../src/cli/client.js';
 import type { ManagementApi } from '../../src/cli/api/server.js';
@@ -18,33 +18,13 @@ import { exportCommand, importCommand, jobsCommand } from '../../src/cli/command
 import { openTapeImage } from '../../src/vtl/image/index.js';
 import { VirtualLibrary } from '../../src/vtl/library.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function vtl(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VTL_API: '', VTL_TOKEN: '', VTL_LIBRARY: '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
-}
+const vtl = runVtl;
 
 /** Runs a command function in-process with captured output. */
 async function call(
   command: (args: string[], io: CommandIo) => Promise<number>,
   args: string[],
-): Promise<Run> {
+): Promise<VtlRun> {
   let stdout = '';
   let stderr = '';
   const code = await command(args, { out: (t) => (stdout += t), err: (t) => (stderr += t) });

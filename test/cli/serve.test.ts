@@ -3,17 +3,16 @@
  * default library), stopped by signals or killed outright. Data synced by WRITE FILEMARKS
  * (IMMED=0) must survive `kill -9`, and so must where the robot put each cartridge.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSense } from '../../src/target/scsi/sense.js';
 import type { Initiator } from '../support/initiator.js';
 import { ADDRESS, connectLibrary, moveMedium } from '../support/library-session.js';
+import { spawnVtl } from '../support/vtl-cli.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const TARGET = 'iqn.2026-11.org.iscsi-vtl:vtl';
 
 interface Running {
@@ -23,12 +22,7 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function vtl(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const vtl = spawnVtl;
 
 /** Starts `vtl serve` and waits for its "listening" log line to learn the port. */
 async function serve(args: string[]): Promise<Running> {

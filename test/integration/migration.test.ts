@@ -7,12 +7,12 @@
  * mid-export resumes from the last verified chunk, `vtl jobs cancel` stops an export, and a
  * restart mid-import goes on from the last chunk applied to the temporary cartridge.
  */
-import { spawn } from 'node:child_process';
+import { runVtl as vtl } from '../support/vtl-cli.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startManagementApi, type ManagementApi } from '../../src/cli/api/server.js';
 import type { JobListView, JobResultView } from '../../src/cli/api/types.js';
@@ -23,8 +23,6 @@ import { VirtualLibrary } from '../../src/vtl/library.js';
 import { Initiator } from '../support/initiator.js';
 import { blockFor, emptyRcloneConf, localRemoteEnv, readBlocks } from '../migrate/support.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const PREFIX = 'iqn.2026-11.org.iscsi-vtl';
 
 function cdb(...bytes: number[]): Buffer {
@@ -58,19 +56,6 @@ async function settle(s: Initiator, lun: number): Promise<string[]> {
     seen.push(decodeSense(r.sense!).name ?? 'unknown');
   }
   throw new Error(`LUN ${lun} never became ready: ${seen.join(', ')}`);
-}
-
-async function vtl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, VTL_API: '', VTL_TOKEN: '', VTL_LIBRARY: '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
 }
 
 async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {

@@ -58,7 +58,7 @@ export function partitionSizes(meta: CartridgeMeta): number[] {
 }
 
 /** Early warning of a partition: the cartridge's, in proportion to the partition's share. */
-function earlyWarningOf(meta: CartridgeMeta, capacity: number): number {
+export function earlyWarningOf(meta: CartridgeMeta, capacity: number): number {
   if (meta.capacity === 0 || capacity === meta.capacity) return meta.earlyWarning;
   return Math.floor((meta.earlyWarning * capacity) / meta.capacity);
 }

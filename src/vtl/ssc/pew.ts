@@ -15,6 +15,7 @@
  */
 import type { ModePageSpec, PageControl } from '../../target/scsi/types.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { earlyWarningOf } from '../image/tape-image.js';
 import type { TapeImage } from '../image/types.js';
 import type { TapeDrive } from './drive.js';
 
@@ -48,12 +49,7 @@ function zoneOf(image: TapeImage): { left: number; earlyWarning: number } {
   const p = image.position().partition;
   const capacity = image.partitionCapacities()[p];
   const used = image.partitionBytesUsed()[p];
-  const { meta } = image;
-  const earlyWarning =
-    meta.capacity === 0 || capacity === meta.capacity
-      ? meta.earlyWarning
-      : Math.floor((meta.earlyWarning * capacity) / meta.capacity);
-  return { left: capacity - used, earlyWarning };
+  return { left: capacity - used, earlyWarning: earlyWarningOf(image.meta, capacity) };
 }
 
 /**
