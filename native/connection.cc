@@ -312,8 +312,13 @@ bool Connection::ReadAvailable() {
 // than the command itself (measured: the server 83% idle at 4 KiB commands). So after a round
 // that sent a response, poll the socket for a short while before sleeping. Adaptive: after a
 // few spins that found nothing, no more spinning until the peer is seen to answer quickly.
+//
+// The same holds inside a PDU: libiscsi sends a command's header and its immediate data in two
+// writes, so the header often arrives alone and the data some microseconds later. Sleeping in
+// between costs a wake-up per WRITE (measured: 4 KiB writes at half the rate of 4 KiB reads).
 bool Connection::SpinForMore() {
-  if (!drainedLast_ || !sentInRound_ || state_ != State::Open || paused_ || !queue_.empty() ||
+  const bool awaited = sentInRound_ || framer_.HasPartial();
+  if (!drainedLast_ || !awaited || state_ != State::Open || paused_ || !queue_.empty() ||
       spinMisses_ >= kMaxSpinMisses || framer_.InLargePdu()) {
     idleSince_ = NowNs();
     return false;

@@ -79,6 +79,8 @@ class RecvFramer {
   bool InLargePdu() const { return largePending_; }
   // Bytes still missing from the large PDU being read (0 outside one).
   size_t LargeMissing() const { return largePending_ ? large_.need - large_.fill : 0; }
+  // True while the block holds the start of a PDU whose rest has not arrived yet.
+  bool HasPartial() const { return fill_ > parse_; }
 
   const std::vector<PduDesc>& Descs() const { return descs_; }
   const std::vector<JsBuf*>& Larges() const { return larges_; }
