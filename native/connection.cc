@@ -250,12 +250,15 @@ void Connection::OnReadable() {
     if (!ReadAvailable()) return;
     if (round + 1 >= kMaxRounds || !SpinForMore()) break;
   }
-  // In the middle of a large data segment, wake up only once the rest of it is here: one read
-  // per segment rather than one per arriving piece, each of which takes the socket lock the
-  // sender's softirq holds (measured: a tenth of the CPU at 256 KiB writes). Back to 1 after.
+  // In the middle of a large data segment from a peer too slow to spin for, wake up only once
+  // the rest of it is here: one read per segment rather than one per arriving piece, each of
+  // which takes the socket lock the sender's softirq holds (measured: a tenth of the CPU at
+  // 256 KiB writes). A fast peer is spun for instead: its segment is copied while it arrives,
+  // overlapping the sender (measured: 256 KiB writes ~15 % faster). Back to 1 after.
   if (state_ == State::Open) {
     const size_t missing = framer_.LargeMissing();
-    SetLowWater(missing > 1 ? static_cast<int>(std::min(missing, kMaxLowWater)) : 1);
+    const bool slowPeer = spinMisses_ >= kMaxSpinMisses;
+    SetLowWater(missing > 1 && slowPeer ? static_cast<int>(std::min(missing, kMaxLowWater)) : 1);
   }
 }
 
@@ -314,12 +317,13 @@ bool Connection::ReadAvailable() {
 // few spins that found nothing, no more spinning until the peer is seen to answer quickly.
 //
 // The same holds inside a PDU: libiscsi sends a command's header and its immediate data in two
-// writes, so the header often arrives alone and the data some microseconds later. Sleeping in
-// between costs a wake-up per WRITE (measured: 4 KiB writes at half the rate of 4 KiB reads).
+// writes, so the header often arrives alone and the data some microseconds later, and a large
+// data segment arrives in pieces. Sleeping in between costs a wake-up each (measured: 4 KiB
+// writes at half the rate of 4 KiB reads).
 bool Connection::SpinForMore() {
-  const bool awaited = sentInRound_ || framer_.HasPartial();
+  const bool awaited = sentInRound_ || framer_.HasPartial() || framer_.InLargePdu();
   if (!drainedLast_ || !awaited || state_ != State::Open || paused_ || !queue_.empty() ||
-      spinMisses_ >= kMaxSpinMisses || framer_.InLargePdu()) {
+      spinMisses_ >= kMaxSpinMisses) {
     idleSince_ = NowNs();
     return false;
   }
