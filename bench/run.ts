@@ -18,7 +18,7 @@
  *
  * Environment:
  *   BENCH_LARGE_MB  data per 256 KiB run (1024)     BENCH_SMALL_MB  data per 4 KiB run (64)
- *   BENCH_RUNS      rounds (3)                      BENCH_TARGETS   raw,tgt,native,net
+ *   BENCH_RUNS      rounds (5)                      BENCH_TARGETS   raw,tgt,native,net
  *   BENCH_EXPORT_MB cartridge for the export section (2048; 0 skips it)
  *   BENCH_ONLY      iscsi or export: run that section alone
  */
@@ -40,7 +40,7 @@ const MiB = 1024 * 1024;
 const env = process.env;
 const LARGE = Number(env.BENCH_LARGE_MB ?? 1024) * MiB;
 const SMALL = Number(env.BENCH_SMALL_MB ?? 64) * MiB;
-const RUNS = Math.max(1, Number(env.BENCH_RUNS ?? 3));
+const RUNS = Math.max(1, Number(env.BENCH_RUNS ?? 5));
 const TARGETS = (env.BENCH_TARGETS ?? 'raw,tgt,native,net').split(',');
 const EXPORT_MB = Number(env.BENCH_EXPORT_MB ?? 2048);
 const ONLY = env.BENCH_ONLY ?? '';
