@@ -67,6 +67,19 @@ const zeroTotals = (): TransferTotals => ({
   mediumRead: 0,
 });
 
+/** Per block on the data path: plain updates, no array of the two totals allocated per command. */
+function countWrite(t: TransferTotals, host: number, compressed: number, medium: number): void {
+  t.hostWritten += host;
+  t.compressedWritten += compressed;
+  t.mediumWritten += medium;
+}
+
+function countRead(t: TransferTotals, host: number, compressed: number, medium: number): void {
+  t.hostRead += host;
+  t.compressedRead += compressed;
+  t.mediumRead += medium;
+}
+
 /** A READ the data path refused: the DATA PROTECT condition, the head back before the block. */
 export type DataReadResult = ReadResult | { readonly kind: 'protected'; readonly sense: SenseCode };
 
@@ -157,11 +170,8 @@ export class DataPath {
     if (payload.length > image.remaining) return false;
     // The image copies the payload before resolving, so the scratch is free again afterwards.
     await image.writeBlock(payload, flags === 0 ? undefined : { flags, keyId });
-    for (const t of [this.totals, this.volumeTotals(image)]) {
-      t.hostWritten += data.length;
-      t.compressedWritten += compressedLength;
-      t.mediumWritten += payload.length;
-    }
+    countWrite(this.totals, data.length, compressedLength, payload.length);
+    countWrite(this.volumeTotals(image), data.length, compressedLength, payload.length);
     return true;
   }
 
@@ -199,11 +209,8 @@ export class DataPath {
     }
     const compressedLength = data.length;
     if (flags & RecordFlag.compressed) data = this.decompress(data, transient);
-    for (const t of [this.totals, this.volumeTotals(image)]) {
-      t.hostRead += data.length;
-      t.compressedRead += compressedLength;
-      t.mediumRead += r.data.length;
-    }
+    countRead(this.totals, data.length, compressedLength, r.data.length);
+    countRead(this.volumeTotals(image), data.length, compressedLength, r.data.length);
     if (this.lbp.lbpR && this.lbp.method === LbpMethod.CRC32C) data = appendProtection(data);
     return { kind: 'data', data };
   }
